@@ -1,15 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Portable modules (SkiffWire, SkiffPlatform, SkiffStack) import neither Foundation nor Glibc and
-// also build in Embedded Swift for x86_64-unknown-none-elf (see Kernel/toolset.json and
-// Scripts/embedded-check.sh). Only SkiffHosted and the `skiff` command touch the host OS.
+// Portable modules (SkiffWire, SkiffPlatform, SkiffStack, SkiffServices) import neither Foundation
+// nor Glibc and also build in Embedded Swift for x86_64-unknown-none-elf (see Kernel/toolset.json
+// and Scripts/embedded-check.sh). Only SkiffHosted and the `skiff` command touch the host OS.
 let package = Package(
     name: "Skiff",
     products: [
         .executable(name: "skiff", targets: ["skiff"]),
         .library(name: "SkiffWire", targets: ["SkiffWire"]),
         .library(name: "SkiffStack", targets: ["SkiffStack"]),
+        .library(name: "SkiffServices", targets: ["SkiffServices"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,11 +19,12 @@ let package = Package(
         .target(name: "SkiffWire"),
         .target(name: "SkiffPlatform", dependencies: ["SkiffWire"]),
         .target(name: "SkiffStack", dependencies: ["SkiffWire", "SkiffPlatform"]),
-        .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
+        .target(name: "SkiffServices", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
+        .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform"]),
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffHosted",
+                "SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices", "SkiffHosted",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

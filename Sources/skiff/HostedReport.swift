@@ -1,0 +1,63 @@
+import SkiffWire
+import SkiffStack
+import SkiffServices
+import SkiffHosted
+
+/// The lines `skiff run hosted` prints about itself. Scripts match them, so the format is kept:
+///   net: tap0 198.18.0.2/24 mtu 1500 mac 02:53:4b:00:00:01
+///   route: 198.18.0.0/24 dev tap0
+///   route: default via 198.18.0.1 dev tap0
+///   echo: udp port 7
+///   counters: tap0 rx 12 frames 1500 bytes, tx 12 frames 1500 bytes, rx dropped 0, ...
+enum HostedReport {
+    /// The configuration as the stack applied it (read back from the stack, not from the flags).
+    static func configuration(stack: NetworkStack, echoPort: UInt16?) -> [String] {
+        var lines: [String] = []
+        for interface in stack.interfaces {
+            let addresses = interface.addresses.map { $0.description }.joined(separator: " ")
+            lines.append("net: \(interface.name) \(addresses) mtu \(interface.mtu) mac \(interface.macAddress)")
+        }
+        for route in stack.routes {
+            lines.append("route: " + describe(route))
+        }
+        if let echoPort {
+            lines.append("echo: udp port \(echoPort)")
+        }
+        return lines
+    }
+
+    /// `default via 198.18.0.1 dev tap0`, `198.18.0.0/24 dev tap0`, `198.18.8.0/24 via ... dev ...`
+    /// (the words of `ip route`).
+    static func describe(_ route: Route) -> String {
+        let destination = route.destination.prefixLength == 0
+            ? "default"
+            : IPv4CIDR(address: route.destination.network, prefixLength: route.destination.prefixLength).description
+        var text = destination
+        if let gateway = route.gateway { text += " via \(gateway)" }
+        text += " dev \(route.interfaceName)"
+        if route.metric != 0 { text += " metric \(route.metric)" }
+        return text
+    }
+
+    static func counters(stack: NetworkStack, devices: [TapDevice], echo: UDPEchoService?) -> [String] {
+        var lines: [String] = []
+        for device in devices {
+            let s = device.statistics
+            lines.append("counters: \(device.name) rx \(s.framesReceived) frames \(s.bytesReceived) bytes"
+                + ", tx \(s.framesTransmitted) frames \(s.bytesTransmitted) bytes"
+                + ", rx dropped \(s.receiveDropped), rx errors \(s.receiveErrors)"
+                + ", tx busy \(s.transmitBusy), tx errors \(s.transmitErrors)")
+        }
+        lines.append("counters: stack " + stackCounters(stack.statistics))
+        if let echo {
+            let s = echo.statistics
+            lines.append("counters: echo \(s.echoed) datagrams \(s.bytes) bytes, \(s.failed) failed")
+        }
+        return lines
+    }
+
+    static func stackCounters(_ statistics: StackStatistics) -> String {
+        // Filled in against the stack's StackStatistics once it is merged.
+        "-"
+    }
+}
