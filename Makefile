@@ -1,0 +1,39 @@
+# Skiff: the two commands for a fresh machine are `make demo` and `make test` (see README.md).
+
+FUZZ_SECONDS ?= 15
+export FUZZ_SECONDS
+
+.PHONY: all build demo test unit embedded fuzz integration bench clean
+
+all: build
+
+build:
+	swift build
+
+# The hosted stack in a network namespace: 3 pings, one UDP echo, then it runs until Ctrl-C.
+demo:
+	Scripts/demo.sh
+
+# Every tier the machine can run: build, unit tests, Embedded build, fuzz, hosted integration.
+test:
+	Scripts/test.sh
+
+unit:
+	swift test
+
+embedded:
+	Scripts/embedded-check.sh
+
+# make fuzz FUZZ_SECONDS=600 runs every target for that long.
+fuzz:
+	Scripts/fuzz.sh
+
+integration:
+	Scripts/integration.sh
+
+# The benchmark lives in bench/ and writes bench/results.md (see README.md, "Benchmarks").
+bench:
+	@if [ -x bench/run.sh ]; then bench/run.sh; else echo "make bench: bench/run.sh is not written yet (see README.md, Benchmarks)" >&2; exit 1; fi
+
+clean:
+	rm -rf .build .build-embedded .build-fuzz .build-integration
