@@ -1,9 +1,6 @@
 // Fuzz target for TCP (TCP.swift, TCPOptions.swift). Compiled as one module with
-// Sources/SkiffWire/*.swift. swiftc refuses two files named TCP.swift in one module, so link this
-// one under another name first:
-//   mkdir -p /tmp/fuzzsrc && ln -sf "$PWD/Fuzz/TCP.swift" /tmp/fuzzsrc/FuzzTCP.swift
-//   swiftc -sanitize=fuzzer,address -parse-as-library -O Sources/SkiffWire/*.swift \
-//     /tmp/fuzzsrc/FuzzTCP.swift -o /tmp/tcp-fuzz && /tmp/tcp-fuzz -max_total_time=60
+// Sources/SkiffWire/*.swift by Scripts/fuzz.sh (fuzz files are named Fuzz<Name>.swift so they never
+// clash with a source file of the module).
 //
 // Properties: parsing never traps; a parsed header emits to the same header bytes (except padding
 // after the first EOL, which is emitted as zeros) and re-parses to an equal value; a prepended
