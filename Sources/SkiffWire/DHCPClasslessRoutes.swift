@@ -1,6 +1,7 @@
-// The classless static route option, 121 (RFC 3442 §1): a list of routes, each
+// The classless static route option, 121 (RFC 3442, "Classless Route Option Format"): a list of
+// routes, each
 //   width (1 octet, 0...32) | significant octets of the destination (ceil(width / 8)) | router (4)
-// A router of 0.0.0.0 means the destination is on-link (RFC 3442 §2, "a router address of 0.0.0.0").
+// A router of 0.0.0.0 is accepted as any other; clients install it as an on-link route.
 
 public struct DHCPClasslessRoute: Hashable, Sendable, CustomStringConvertible {
     /// The destination prefix. Octets past the significant ones are zero after decoding; bits of

@@ -441,7 +441,7 @@ final class DHCPTests: XCTestCase {
         DHCPClasslessRoute(destination: IPv4CIDR(cidr)!, router: IPv4Address(router)!)
     }
 
-    /// RFC 3442 §1: the destination is sent as its significant octets only.
+    /// RFC 3442, "Classless Route Option Format": the destination is sent as its significant octets only.
     func testRFC3442SignificantOctetsForEachWidth() {
         let cases: [(DHCPClasslessRoute, [UInt8])] = [
             (route("0.0.0.0/0", "198.18.0.1"), [0, 198, 18, 0, 1]),
@@ -666,11 +666,16 @@ final class DHCPTests: XCTestCase {
     // MARK: RFC 3397 domain search
 
     /// The example of RFC 3397 §3: "eng.apple.com." and "marketing.apple.com.".
-    func testRFC3397ExampleEncodingWithPointer() {
+    func testRFC3397ExampleEncodingWithPointer() throws {
         let bytes: [UInt8] = [3] + Array("eng".utf8) + [5] + Array("apple".utf8) + [3] + Array("com".utf8) + [0]
             + [9] + Array("marketing".utf8) + [0xc0, 4]
         XCTAssertEqual(DHCPDomainSearch.decode(bytes), ["eng.apple.com", "marketing.apple.com"])
         XCTAssertEqual(DHCPDomainSearch.encode(["eng.apple.com.", "marketing.apple.com."]), bytes)
+        // As in that example, sent as two instances (RFC 3396): the pointer counts from the start
+        // of the concatenated data, not of the second instance.
+        let options: [UInt8] = [119, 9] + bytes[0..<9] + [119, UInt8(bytes.count - 9)] + bytes[9...] + [255]
+        let m = try parse(handBuilt(options: options))
+        XCTAssertEqual(m.domainSearch, ["eng.apple.com", "marketing.apple.com"])
     }
 
     func testDomainSearchEncoderMatchesDnsmasq() throws {
