@@ -1,8 +1,5 @@
 // libFuzzer target for DHCPMessage (and the option 119/121 decoders), compiled as one module with
-// Sources/SkiffWire/*.swift. swiftc rejects two files named DHCP.swift in one module, so copy it:
-//   cp Fuzz/DHCP.swift /tmp/DHCPFuzzTarget.swift && swiftc -sanitize=fuzzer,address \
-//     -parse-as-library -O Sources/SkiffWire/*.swift /tmp/DHCPFuzzTarget.swift -o /tmp/dhcp-fuzz \
-//     && /tmp/dhcp-fuzz -max_total_time=60
+// Sources/SkiffWire/*.swift by Scripts/fuzz.sh.
 // Findings: a trap anywhere, or a parse -> emit -> parse round trip that changes the message.
 
 @_cdecl("LLVMFuzzerTestOneInput")
