@@ -393,7 +393,9 @@ public struct DNSMessage: Equatable, Sendable {
                    questions: [DNSQuestion(name: name, type: type)])
     }
 
-    /// Parses a whole message; the bytes must end exactly after the last record.
+    /// Parses a whole message; the bytes must end exactly after the last record. A response cut
+    /// short with TC set but counts left as they were throws `.truncated`; its header is still
+    /// readable with `DNSHeader.parse` (RFC 2181 §9: the client should retry over TCP).
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(DNSParseError) -> DNSMessage {
         guard let view = DNSHeaderView(bytes) else { throw .truncated }
         var cursor = ByteCursor(bytes, readerIndex: DNSHeaderView.headerLength)
