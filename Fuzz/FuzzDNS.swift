@@ -1,8 +1,5 @@
-// libFuzzer target for DNS messages and names (DNS.swift, DNSName.swift). Compiled as one module
-// with Sources/SkiffWire/*.swift. swiftc refuses two files both named DNS.swift in one module, so
-// this file is copied under another name first:
-//   cp Fuzz/DNS.swift /tmp/FuzzDNS.swift && swiftc -sanitize=fuzzer,address -parse-as-library -O \
-//     Sources/SkiffWire/*.swift /tmp/FuzzDNS.swift -o /tmp/dns-fuzz && /tmp/dns-fuzz -max_total_time=60
+// libFuzzer target for DNS messages and names (DNS.swift, DNSName.swift), compiled as one module
+// with Sources/SkiffWire/*.swift by Scripts/fuzz.sh.
 // A message that parses must emit, re-parse to an equal value, and re-emit the same bytes; the
 // bytes as a DHCP domain-search list (RFC 3397) likewise.
 
