@@ -28,6 +28,10 @@ extension NetworkStack {
     /// `source` nil (or 0.0.0.0) lets the stack choose the interface's address.
     func planOutput(to destination: IPv4Address, from source: IPv4Address?) throws(SendError) -> OutputPlan {
         let fixedSource = (source?.isUnspecified ?? true) ? nil : source
+        guard !destination.isUnspecified else {
+            statistics.ipOutputNoRoute += 1
+            throw .noRoute
+        }
         if let owner = interfaces.first(where: { $0.hasAddress(destination) }) {
             return OutputPlan(interface: owner, link: .loopback, source: fixedSource ?? destination,
                               destination: destination)
