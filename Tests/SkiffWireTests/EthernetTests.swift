@@ -259,6 +259,8 @@ enum IPWireFixtures {
         """)
 
     /// A UDP datagram "skiff" from 198.18.0.1:40000 to 198.18.0.254:9 (closed), sent with a Python socket.
+    /// Its UDP checksum field holds only the pseudo-header sum (0x8d42): veth offloads the checksum
+    /// (CHECKSUM_PARTIAL), and tcpdump sees the packet before it would be completed.
     static let udpToClosedPortFrame: [UInt8] = hexBytes("""
         02000000000102000000000a080045000021a0ee400040110cbac6120001c61200fe9c400009000d8d42736b696666
         """)
