@@ -113,6 +113,7 @@ public final class NetworkStack {
     /// Receives what the devices hold (up to `receiveBudget` frames each), delivers looped-back
     /// datagrams, runs the timers (ARP retries and expiry, reassembly timeout), retries frames the
     /// devices had no room for, and returns when to call again (nil: only when a frame arrives).
+    @discardableResult
     public func poll(now: Instant) -> Instant? {
         var moreWaiting = false
         for interface in interfaces {
