@@ -28,6 +28,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Workloads for Scripts/bench.sh (instruction counts under callgrind); never a test.
+        .executableTarget(
+            name: "skiff-bench",
+            dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]
+        ),
         .testTarget(name: "SkiffWireTests", dependencies: ["SkiffWire"]),
         .testTarget(name: "SkiffStackTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
     ],

@@ -52,8 +52,14 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var bytes: [UInt8] { [octets.0, octets.1, octets.2, octets.3, octets.4, octets.5] }
 
-    public static func == (l: MACAddress, r: MACAddress) -> Bool { l.bytes == r.bytes }
-    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+    /// The address as the low 48 bits of an integer, first octet most significant.
+    public var integer: UInt64 {
+        UInt64(octets.0) << 40 | UInt64(octets.1) << 32 | UInt64(octets.2) << 24
+            | UInt64(octets.3) << 16 | UInt64(octets.4) << 8 | UInt64(octets.5)
+    }
+
+    public static func == (l: MACAddress, r: MACAddress) -> Bool { l.integer == r.integer }
+    public func hash(into hasher: inout Hasher) { hasher.combine(integer) }
 
     public var description: String {
         var out = ""
