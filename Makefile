@@ -31,9 +31,9 @@ fuzz:
 integration:
 	Scripts/integration.sh
 
-# The benchmark lives in bench/ and writes bench/results.md (see README.md, "Benchmarks").
+# Instruction counts of the hot paths under callgrind; writes bench/results.md (README, "Benchmarks").
 bench:
-	@if [ -x bench/run.sh ]; then bench/run.sh; else echo "make bench: bench/run.sh is not written yet (see README.md, Benchmarks)" >&2; exit 1; fi
+	Scripts/bench.sh
 
 clean:
 	rm -rf .build .build-embedded .build-fuzz .build-integration

@@ -56,8 +56,14 @@ enum HostedReport {
         return lines
     }
 
+    /// The stack's counters that are not zero, as `name value` pairs (frames in and out always).
     static func stackCounters(_ statistics: StackStatistics) -> String {
-        // Filled in against the stack's StackStatistics once it is merged.
-        "-"
+        var pairs: [String] = []
+        statistics.forEach { name, value in
+            if value != 0 || name == "framesReceived" || name == "framesSent" {
+                pairs.append("\(name) \(value)")
+            }
+        }
+        return pairs.joined(separator: ", ")
     }
 }
