@@ -35,6 +35,8 @@ let package = Package(
         ),
         .testTarget(name: "SkiffWireTests", dependencies: ["SkiffWire"]),
         .testTarget(name: "SkiffStackTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
+        .testTarget(name: "SkiffServicesTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices"]),
+        .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffHosted"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -33,6 +33,10 @@ public final class HostedPlatform: Platform {
     private var consoleAtLineStart = true
     /// The signal mask to sleep with: the original mask without SIGINT and SIGTERM.
     private var waitMask = sigset_t()
+    /// The mask and actions before `init`, restored by `deinit`.
+    private var originalMask = sigset_t()
+    private var originalInterruptAction = sigaction()
+    private var originalTerminateAction = sigaction()
     private let handlesSignals: Bool
     private static var signalsInstalled = false
 
@@ -51,20 +55,36 @@ public final class HostedPlatform: Platform {
             sigemptyset(&stopSet)
             sigaddset(&stopSet, SIGINT)
             sigaddset(&stopSet, SIGTERM)
-            var original = sigset_t()
-            pthread_sigmask(SIG_BLOCK, &stopSet, &original)
-            waitMask = original
+            pthread_sigmask(SIG_BLOCK, &stopSet, &originalMask)
+            waitMask = originalMask
             sigdelset(&waitMask, SIGINT)
             sigdelset(&waitMask, SIGTERM)
             var action = sigaction()
             action.__sigaction_handler.sa_handler = stopSignalHandler
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
-            sigaction(SIGINT, &action, nil)
-            sigaction(SIGTERM, &action, nil)
+            sigaction(SIGINT, &action, &originalInterruptAction)
+            sigaction(SIGTERM, &action, &originalTerminateAction)
         } else {
             pthread_sigmask(SIG_SETMASK, nil, &waitMask)
         }
+    }
+
+    /// Puts the signal handling back as it was; a stop signal still pending is consumed first so
+    /// that unblocking it cannot kill the process.
+    deinit {
+        guard handlesSignals else { return }
+        var stopSet = sigset_t()
+        sigemptyset(&stopSet)
+        sigaddset(&stopSet, SIGINT)
+        sigaddset(&stopSet, SIGTERM)
+        var zero = timespec(tv_sec: 0, tv_nsec: 0)
+        for _ in 0..<4 where sigtimedwait(&stopSet, nil, &zero) > 0 {}
+        sigaction(SIGINT, &originalInterruptAction, nil)
+        sigaction(SIGTERM, &originalTerminateAction, nil)
+        pthread_sigmask(SIG_SETMASK, &originalMask, nil)
+        pendingStopSignal = 0
+        HostedPlatform.signalsInstalled = false
     }
 
     /// Adds a TAP device; `wait(until:)` watches it from now on.
@@ -128,7 +148,12 @@ public final class HostedPlatform: Platform {
     }
 
     private func timestampPrefix() -> String {
-        let elapsed = (now() - start).nanoseconds / 1_000_000
+        HostedPlatform.timestampPrefix(elapsed: now() - start)
+    }
+
+    /// `[    1.234] ` for 1.234 s: seconds right-aligned in five columns, then milliseconds.
+    public static func timestampPrefix(elapsed: Interval) -> String {
+        let elapsed = max(0, elapsed.nanoseconds / 1_000_000)
         let seconds = String(elapsed / 1000)
         let millis = String(elapsed % 1000)
         let pad = String(repeating: " ", count: max(0, 5 - seconds.count))

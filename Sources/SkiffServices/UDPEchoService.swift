@@ -10,7 +10,11 @@ public struct UDPEchoStatistics: Equatable, Sendable {
     public var bytes = 0
     /// Datagrams that could not be sent back (no route, too long, ...).
     public var failed = 0
-    public init() {}
+    public init(echoed: Int = 0, bytes: Int = 0, failed: Int = 0) {
+        self.echoed = echoed
+        self.bytes = bytes
+        self.failed = failed
+    }
 }
 
 /// The Echo Protocol over UDP (RFC 862): every datagram received on `port` is sent back to its
