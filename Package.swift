@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "skiff", targets: ["skiff"]),
         .library(name: "SkiffWire", targets: ["SkiffWire"]),
         .library(name: "SkiffStack", targets: ["SkiffStack"]),
+        // The kernel, linked into an application's bootable ELF by `skiff build` (never on the host).
+        .library(name: "SkiffKernel", targets: ["SkiffKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +20,10 @@ let package = Package(
         .target(name: "SkiffWire"),
         .target(name: "SkiffPlatform", dependencies: ["SkiffWire"]),
         .target(name: "SkiffStack", dependencies: ["SkiffWire", "SkiffPlatform"]),
+        // Kernel: boot code and C shims (empty on Linux hosts), and the Swift kernel, whose hardware
+        // parts are `#if os(none)`; the rest (boot information, allocators) is tested on the host.
+        .target(name: "SkiffKernelC"),
+        .target(name: "SkiffKernel", dependencies: ["SkiffKernelC", "SkiffWire", "SkiffPlatform"]),
         .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .executableTarget(
             name: "skiff",
@@ -27,6 +33,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SkiffWireTests", dependencies: ["SkiffWire"]),
+        .testTarget(name: "SkiffKernelTests", dependencies: ["SkiffKernel"]),
         .testTarget(name: "SkiffStackTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
     ],
     swiftLanguageModes: [.v5]

@@ -5,6 +5,6 @@ struct Skiff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
         abstract: "Build, run and deploy Swift unikernels.",
-        subcommands: []
+        subcommands: [Build.self]
     )
 }

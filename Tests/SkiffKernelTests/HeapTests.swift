@@ -1,0 +1,6 @@
+import XCTest
+@testable import SkiffKernel
+
+final class HeapTests: XCTestCase {
+    func testPlaceholder() { XCTAssertEqual(Heap.blockSize(ofClass: 0), 16) }
+}
