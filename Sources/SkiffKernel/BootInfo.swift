@@ -96,6 +96,7 @@ public struct BootModule: Equatable, Sendable {
 /// Everything the boot loader told the kernel, in one value.
 public struct BootInfo: Equatable, Sendable {
     public var bootProtocol: BootProtocol
+    /// The kernel command line's arguments (for multiboot, without the image path in front).
     public var commandLine: String
     public var memoryMap: [MemoryRegion]
     public var modules: [BootModule]
@@ -358,11 +359,23 @@ public struct BootInfoReader {
 
     // MARK: The value
 
+    /// Multiboot loaders put the kernel image's path first (GRUB: the `multiboot` line's file
+    /// name; QEMU: the -kernel file name), PVH loaders pass only the arguments: drop the path so
+    /// that `commandLine` means the same under both.
+    static func droppingImagePath(_ text: String) -> String {
+        // Byte-wise (not Character-wise), which keeps Unicode segmentation out of the kernel.
+        let utf8 = text.utf8
+        guard let space = utf8.firstIndex(of: UInt8(ascii: " ")) else { return "" }
+        let arguments = utf8[space...].drop { $0 == UInt8(ascii: " ") }
+        return String(decoding: arguments, as: UTF8.self)
+    }
+
     /// Copies everything into a `BootInfo` value (allocates: call once the heap is up).
     public func bootInfo() -> BootInfo {
         var result = BootInfo(bootProtocol: bootProtocol)
         if let address = commandLineAddress {
-            result.commandLine = memory.string(at: address, limit: Self.maxCommandLine) ?? ""
+            let text = memory.string(at: address, limit: Self.maxCommandLine) ?? ""
+            result.commandLine = bootProtocol == .multiboot ? Self.droppingImagePath(text) : text
         }
         forEachMemoryRegion { result.memoryMap.append($0) }
         forEachModule { start, length, commandLine in

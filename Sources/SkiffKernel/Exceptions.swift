@@ -132,6 +132,7 @@ enum Exceptions {
 
     /// Follows the saved-RBP chain (System V x86-64: [rbp] is the caller's rbp, [rbp + 8] the
     /// return address) while each frame lies inside a kernel stack and the chain moves upward.
+    /// Runs of the same return address (deep recursion) are printed once with a count.
     private static func backtrace(rip: UInt64, rbp: UInt64, _ layout: skiff_kernel_layout) {
         Console.write("backtrace (frame pointers; symbolize with addr2line -f -e <kernel ELF>):\n")
         Console.write("  #0 ")
@@ -139,22 +140,41 @@ enum Exceptions {
         Console.write("\n")
         var framePointer = rbp
         var depth = 1
-        while depth < 32, framePointer & 7 == 0, let stack = stackContaining(framePointer, layout),
+        var lines = 1
+        var previous: UInt64 = 0
+        var repeats: UInt64 = 0
+        func flushRepeats() {
+            guard repeats > 0 else { return }
+            Console.write("     ... the same ")
+            Console.write(decimal: repeats)
+            Console.write(" more times\n")
+            repeats = 0
+        }
+        // Strictly increasing frame pointers inside one stack bound the walk by the stack's size.
+        while lines < 40, framePointer & 7 == 0, let stack = stackContaining(framePointer, layout),
               framePointer + 16 <= stack.upperBound {
             // In bounds: [framePointer, framePointer + 16) lies inside a mapped kernel stack.
             let slots = UnsafePointer<UInt64>(bitPattern: UInt(framePointer))!
             let returnAddress = slots[1]
             if returnAddress == 0 { break }
-            Console.write("  #")
-            Console.write(decimal: UInt64(depth))
-            Console.write(" ")
-            Console.write(hex: returnAddress)
-            Console.write("\n")
+            if returnAddress == previous {
+                repeats += 1
+            } else {
+                flushRepeats()
+                Console.write("  #")
+                Console.write(decimal: UInt64(depth))
+                Console.write(" ")
+                Console.write(hex: returnAddress)
+                Console.write("\n")
+                previous = returnAddress
+                lines += 1
+            }
             let next = slots[0]
             if next <= framePointer { break }
             framePointer = next
             depth += 1
         }
+        flushRepeats()
     }
 
     private static func stackContaining(_ address: UInt64, _ layout: skiff_kernel_layout) -> Range<UInt64>? {

@@ -52,9 +52,10 @@ public enum Kernel {
 public func skiffKernelStart(_ bootProtocol: UInt32, _ magic: UInt32, _ infoAddress: UInt32) {
     Serial.initialize()
     let layout = skiff_get_kernel_layout()
-    // Everything the boot loader points at is below 4 GiB and inside the identity map; page 0
-    // is never a valid table address.
-    let memory = PhysicalMemory(range: UInt64(Paging.pageSize)..<Paging.mappedLimit, virtualBase: UInt(Paging.pageSize))
+    // Everything the boot loader points at is below 4 GiB and inside the identity map. Page 0 is
+    // still mapped here and may hold tables (QEMU's PVH option ROM puts the memory map at 0x5a8);
+    // only address 0 itself means "absent".
+    let memory = PhysicalMemory(range: 1..<Paging.mappedLimit, virtualBase: 1)
 
     let reader: BootInfoReader
     do {
@@ -118,7 +119,7 @@ private func bootFailure(_ error: BootInfoError) -> Never {
 
 private func hex(_ value: UInt64) -> String {
     let digits = String(value, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    return "0x" + String(repeating: "0", count: max(0, 8 - digits.utf8.count)) + digits
 }
 
 private func printBootDetails(_ info: BootInfo, _ layout: skiff_kernel_layout, _ free: PhysicalRanges) {

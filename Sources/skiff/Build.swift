@@ -27,6 +27,9 @@ struct Build: ParsableCommand {
     @Flag(help: "Build without optimization.")
     var debug = false
 
+    @Flag(help: "Keep DWARF debug information in the ELF (function symbols are always kept).")
+    var keepDebugInfo = false
+
     @Option(help: "The Skiff checkout (default: found above the application or the current folder).")
     var skiffRoot: String?
 
@@ -38,7 +41,7 @@ struct Build: ParsableCommand {
         func resolve(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: current).standardizedFileURL }
         let request = KernelBuildRequest(
             appDirectory: resolve(appDirectory), output: output.map(resolve), bootEntries: boot,
-            release: !debug, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
+            release: !debug, keepDebugInfo: keepDebugInfo, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
         let result = try KernelBuilder(request: request).build()
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
     }

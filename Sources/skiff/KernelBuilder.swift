@@ -17,6 +17,8 @@ struct KernelBuildRequest {
     var output: URL?
     var bootEntries: BootEntries = .both
     var release = true
+    /// Keep DWARF debug information in the output (function symbols are always kept).
+    var keepDebugInfo = false
     var skiffRoot: URL?
     var scratchPath: URL?
 }
@@ -63,6 +65,9 @@ struct KernelBuilder {
         var arguments = ["build", "--package-path", package.path, "--scratch-path", buildDirectory.path,
                          "--triple", Self.triple, "-c", configuration, "--product", module]
         for toolset in toolsets { arguments += ["--toolset", toolset.path] }
+        // Debug information names the application's own files, not the generated package's copies.
+        let copies = package.appendingPathComponent("Sources").appendingPathComponent(module).path
+        arguments += ["-Xswiftc", "-debug-prefix-map", "-Xswiftc", "\(copies)=\(appDirectory.path)"]
         try run("swift", arguments)
 
         guard fileManager.fileExists(atPath: product.path) else {
@@ -71,7 +76,13 @@ struct KernelBuilder {
         let output = (request.output ?? scratch.appendingPathComponent("\(appName).elf")).standardizedFileURL
         try? fileManager.removeItem(at: output)
         try fileManager.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try fileManager.copyItem(at: product, to: output)
+        // DWARF is most of the file and no loader reads it; the symbol table stays, so
+        // `addr2line -f -e <ELF>` still names the functions in an exception's backtrace.
+        if request.keepDebugInfo {
+            try fileManager.copyItem(at: product, to: output)
+        } else {
+            try run("llvm-objcopy", ["--strip-debug", product.path, output.path])
+        }
 
         let bytes = try Data(contentsOf: output)
         let image = try KernelImage(bytes)
