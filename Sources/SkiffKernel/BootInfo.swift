@@ -96,7 +96,7 @@ public struct BootModule: Equatable, Sendable {
 /// Everything the boot loader told the kernel, in one value.
 public struct BootInfo: Equatable, Sendable {
     public var bootProtocol: BootProtocol
-    /// The kernel command line's arguments (for multiboot, without the image path in front).
+    /// The kernel command line's arguments (without the image path QEMU's multiboot puts in front).
     public var commandLine: String
     public var memoryMap: [MemoryRegion]
     public var modules: [BootModule]
@@ -359,9 +359,9 @@ public struct BootInfoReader {
 
     // MARK: The value
 
-    /// Multiboot loaders put the kernel image's path first (GRUB: the `multiboot` line's file
-    /// name; QEMU: the -kernel file name), PVH loaders pass only the arguments: drop the path so
-    /// that `commandLine` means the same under both.
+    /// QEMU's multiboot loader (boot loader name "qemu") puts the -kernel file name in front of
+    /// the -append text; GRUB 2 (measured: 2.06) and PVH loaders pass only the arguments. Dropping
+    /// QEMU's first word makes `commandLine` mean the same everywhere.
     static func droppingImagePath(_ text: String) -> String {
         // Byte-wise (not Character-wise), which keeps Unicode segmentation out of the kernel.
         let utf8 = text.utf8
@@ -373,17 +373,18 @@ public struct BootInfoReader {
     /// Copies everything into a `BootInfo` value (allocates: call once the heap is up).
     public func bootInfo() -> BootInfo {
         var result = BootInfo(bootProtocol: bootProtocol)
+        if let address = bootloaderNameAddress {
+            result.bootloaderName = memory.string(at: address, limit: Self.maxCommandLine)
+        }
         if let address = commandLineAddress {
             let text = memory.string(at: address, limit: Self.maxCommandLine) ?? ""
-            result.commandLine = bootProtocol == .multiboot ? Self.droppingImagePath(text) : text
+            let fromQEMU = result.bootloaderName.map { $0.utf8.elementsEqual("qemu".utf8) } ?? false
+            result.commandLine = fromQEMU ? Self.droppingImagePath(text) : text
         }
         forEachMemoryRegion { result.memoryMap.append($0) }
         forEachModule { start, length, commandLine in
             let text = commandLine == 0 ? "" : memory.string(at: commandLine, limit: Self.maxCommandLine) ?? ""
             result.modules.append(BootModule(start: start, length: length, commandLine: text))
-        }
-        if let address = bootloaderNameAddress {
-            result.bootloaderName = memory.string(at: address, limit: Self.maxCommandLine)
         }
         if bootProtocol == .pvh {
             let rsdp = field64(PVH.rsdpPaddr)

@@ -122,7 +122,7 @@ final class BootInfoTests: XCTestCase {
         let reader = try BootInfoReader(multibootMagic: 0x2BAD_B002, infoAddress: info, memory: memory.window)
         let boot = reader.bootInfo()
         XCTAssertEqual(boot.bootProtocol, .multiboot)
-        XCTAssertEqual(boot.commandLine, "a=1 b", "multiboot's image path is dropped")
+        XCTAssertEqual(boot.commandLine, "a=1 b", "QEMU's multiboot puts the image path first; it is dropped")
         XCTAssertEqual(boot.bootloaderName, "qemu")
         XCTAssertEqual(boot.memoryMap.count, 7)
         XCTAssertEqual(boot.memoryMap[3], MemoryRegion(start: 0x10_0000, length: 0x7EE_0000, kind: .usable))
@@ -145,6 +145,15 @@ final class BootInfoTests: XCTestCase {
         XCTAssertThrowsError(try BootInfoReader(bootProtocol: 9, magic: 0, infoAddress: info, memory: memory.window)) {
             XCTAssertEqual($0 as? BootInfoError, .unknownProtocol(9))
         }
+    }
+
+    func testMultibootFromGRUBKeepsTheWholeCommandLine() throws {
+        let memory = FakePhysicalMemory()
+        let info = makeMultiboot(memory)
+        memory.writeString("GRUB 2.06-13+deb12u2", at: 0x5300)
+        memory.writeString("first skiff.verbose", at: 0x5000)
+        let boot = try BootInfoReader(multibootMagic: 0x2BAD_B002, infoAddress: info, memory: memory.window).bootInfo()
+        XCTAssertEqual(boot.commandLine, "first skiff.verbose", "GRUB 2 passes only the arguments")
     }
 
     func testMultibootWithoutMapFallsBackToMemLowerAndUpper() throws {
