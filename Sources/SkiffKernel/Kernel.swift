@@ -33,6 +33,16 @@ public enum Kernel {
         kernelHeap!.pages.free(memory, pages: count)
     }
 
+    /// A boot module's contents. Modules stay reserved for the kernel's lifetime and lie inside
+    /// the identity map (nil for one that does not, or is empty).
+    public static func contents(of module: BootModule) -> UnsafeRawBufferPointer? {
+        guard module.length > 0, module.start > 0, module.start < Paging.mappedLimit,
+              module.length <= Paging.mappedLimit - module.start,
+              let start = UnsafeRawPointer(bitPattern: UInt(module.start)) else { return nil }
+        // In bounds: [start, start + length) is below 4 GiB (mapped) and was reserved at boot.
+        return UnsafeRawBufferPointer(start: start, count: Int(module.length))
+    }
+
     /// Where hashing seeds come from.
     public static var entropySource: Entropy.Source { Entropy.source }
 
@@ -129,7 +139,14 @@ private func printBootDetails(_ info: BootInfo, _ layout: skiff_kernel_layout, _
         print("skiff: memory \(hex(region.start))-\(hex(region.end)) \(region.kind.name)")
     }
     for module in info.modules {
-        print("skiff: module \(hex(module.start)) \(module.length) bytes \"\(module.commandLine)\"")
+        // The first bytes, printable ASCII only, show that the module is where the table says.
+        var preview = ""
+        if let bytes = Kernel.contents(of: module) {
+            for byte in bytes.prefix(16) {
+                preview.unicodeScalars.append(Unicode.Scalar(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: ".")))
+            }
+        }
+        print("skiff: module \(hex(module.start)) \(module.length) bytes \"\(module.commandLine)\" [\(preview)]")
     }
     print("skiff: kernel \(hex(layout.image_start))-\(hex(layout.image_end)), text \(hex(layout.text_start))-\(hex(layout.text_end)), stack \(hex(layout.stack_bottom))-\(hex(layout.stack_top))")
     for index in 0..<free.count {

@@ -102,11 +102,12 @@ boot bootinfo-multiboot "$work/hello.elf" 60 -m 256 -append "skiff.verbose ip=19
     -initrd "$work/module1 role=config,$work/module2"
 expect bootinfo-multiboot 1 'skiff: command line "skiff.verbose ip=198.18.0.10"' \
     "skiff: boot loader \"qemu\"" "skiff: memory 0x00100000-0x0ffe0000 usable" \
-    "13 bytes \"$work/module1 role=config\"" "6 bytes \"$work/module2\"" "skiff: heap" "Hello from Skiff!"
+    "13 bytes \"$work/module1 role=config\" [first module.]" "6 bytes \"$work/module2\" [second]" \
+    "skiff: heap" "Hello from Skiff!"
 
 boot bootinfo-pvh "$work/hello-pvh.elf" 60 -m 256 -append "skiff.verbose ip=198.18.0.10" -initrd "$work/module1"
 expect bootinfo-pvh 1 "skiff: booted via pvh" 'skiff: command line "skiff.verbose ip=198.18.0.10"' \
-    "skiff: memory 0x00100000-0x0ffe0000 usable" "13 bytes \"\"" "Hello from Skiff!"
+    "skiff: memory 0x00100000-0x0ffe0000 usable" "13 bytes \"\" [first module.]" "Hello from Skiff!"
 
 boot entropy "$work/hello.elf" 60 -cpu max
 expect entropy 1 "entropy rdrand" "Hello from Skiff!"   # TCG's max CPU: RDRAND, no RDSEED
@@ -165,7 +166,7 @@ EOF
     if grub-mkrescue -o "$work/hello.iso" "$work/iso" >"$work/grub.log" 2>&1; then
         boot grub "" 120 -cdrom "$work/hello.iso"
         expect grub 1 "skiff: booted via multiboot" 'skiff: command line "skiff.verbose from=grub"' \
-            "skiff: boot loader \"GRUB" "13 bytes \"role=config\"" "Hello from Skiff!"
+            "skiff: boot loader \"GRUB" "13 bytes \"role=config\" [first module.]" "Hello from Skiff!"
     else
         cat "$work/grub.log"
         fail "grub-mkrescue"
