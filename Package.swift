@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "SkiffWire", targets: ["SkiffWire"]),
         .library(name: "SkiffStack", targets: ["SkiffStack"]),
         .library(name: "SkiffServices", targets: ["SkiffServices"]),
+        // The kernel, linked into an application's bootable ELF by `skiff build` (never on the host).
+        .library(name: "SkiffKernel", targets: ["SkiffKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,6 +23,10 @@ let package = Package(
         .target(name: "SkiffStack", dependencies: ["SkiffWire", "SkiffPlatform"]),
         .target(name: "SkiffServices", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform"]),
+        // Kernel: boot code and C shims (empty on Linux hosts), and the Swift kernel, whose hardware
+        // parts are `#if os(none)`; the rest (boot information, allocators) is tested on the host.
+        .target(name: "SkiffKernelC"),
+        .target(name: "SkiffKernel", dependencies: ["SkiffKernelC", "SkiffWire", "SkiffPlatform"]),
         .executableTarget(
             name: "skiff",
             dependencies: [
@@ -34,6 +40,7 @@ let package = Package(
             dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]
         ),
         .testTarget(name: "SkiffWireTests", dependencies: ["SkiffWire"]),
+        .testTarget(name: "SkiffKernelTests", dependencies: ["SkiffKernel"]),
         .testTarget(name: "SkiffStackTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .testTarget(name: "SkiffServicesTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices"]),
         .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffHosted"]),

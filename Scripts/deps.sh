@@ -7,7 +7,8 @@ set -euo pipefail
 case "${1:-test}" in
     demo) packages=(iproute2 iputils-ping socat) ;;
     test) packages=(iproute2 iputils-ping arping socat tcpdump python3 python3-scapy dnsmasq
-                    isc-dhcp-client valgrind) ;;
+                    isc-dhcp-client valgrind qemu-system-x86 grub-pc-bin grub-common xorriso mtools
+                    binutils) ;;
     *) echo "usage: $0 test|demo" >&2; exit 64 ;;
 esac
 
