@@ -9,8 +9,10 @@ let package = Package(
     products: [
         .executable(name: "skiff", targets: ["skiff"]),
         .library(name: "SkiffWire", targets: ["SkiffWire"]),
+        .library(name: "SkiffPlatform", targets: ["SkiffPlatform"]),
         .library(name: "SkiffStack", targets: ["SkiffStack"]),
         .library(name: "SkiffServices", targets: ["SkiffServices"]),
+        .library(name: "SkiffConfig", targets: ["SkiffConfig"]),
         // The kernel, linked into an application's bootable ELF by `skiff build` (never on the host).
         .library(name: "SkiffKernel", targets: ["SkiffKernel"]),
     ],
@@ -22,7 +24,12 @@ let package = Package(
         .target(name: "SkiffPlatform", dependencies: ["SkiffWire"]),
         .target(name: "SkiffStack", dependencies: ["SkiffWire", "SkiffPlatform"]),
         .target(name: "SkiffServices", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
+        // Boot-time configuration: the kernel command line (`ip=`), applied to a stack, and the
+        // `net:`/`route:` report lines. Portable, like the modules above.
+        .target(name: "SkiffConfig", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform"]),
+        // Deploy backends, hosted only (may use Foundation): one file per hypervisor (QEMU today).
+        .target(name: "SkiffDeploy", dependencies: ["SkiffWire"]),
         // Kernel: boot code and C shims (empty on Linux hosts), and the Swift kernel, whose hardware
         // parts are `#if os(none)`; the rest (boot information, allocators) is tested on the host.
         .target(name: "SkiffKernelC"),
@@ -30,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices", "SkiffHosted",
+                "SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices", "SkiffHosted", "SkiffConfig", "SkiffDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,7 +50,9 @@ let package = Package(
         .testTarget(name: "SkiffKernelTests", dependencies: ["SkiffKernel"]),
         .testTarget(name: "SkiffStackTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .testTarget(name: "SkiffServicesTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices"]),
+        .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffConfig"]),
         .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffHosted"]),
+        .testTarget(name: "SkiffDeployTests", dependencies: ["SkiffWire", "SkiffDeploy"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,8 +5,8 @@
 # A target Fuzz/<Name>.swift is compiled as ONE module together with the sources of the modules it
 # uses (so it does not `import` them; their `import Skiff…` lines are removed from copies):
 #   swiftc -sanitize=fuzzer,address -parse-as-library -O <sources> Fuzz/<Name>.swift -o .build-fuzz/<Name>
-# The modules are SkiffWire, plus SkiffPlatform / SkiffStack / SkiffServices (with what they depend
-# on) when the target names them in a line such as
+# The modules are SkiffWire, plus SkiffPlatform / SkiffStack / SkiffServices / SkiffConfig (with
+# what they depend on) when the target names them in a line such as
 #   // fuzz-modules: SkiffWire SkiffPlatform SkiffStack
 # or, lacking that line, anywhere in its text.
 #
@@ -40,17 +40,21 @@ modules_for() {
     wanted=$(sed -n 's|^// fuzz-modules:||p' "$file" | head -n 1)
     if [[ -z "$wanted" ]]; then
         wanted="SkiffWire"
-        for module in SkiffPlatform SkiffStack SkiffServices; do
+        for module in SkiffPlatform SkiffStack SkiffServices SkiffConfig; do
             grep -q "$module" "$file" && wanted+=" $module"
         done
     fi
-    # Each module brings the ones below it (SkiffWire <- SkiffPlatform <- SkiffStack <- SkiffServices).
+    # Each module brings the ones below it (SkiffWire <- SkiffPlatform <- SkiffStack <- SkiffServices;
+    # SkiffConfig sits on SkiffStack, beside SkiffServices).
     local level=0
     [[ " $wanted " == *" SkiffPlatform "* ]] && level=1
     [[ " $wanted " == *" SkiffStack "* ]] && level=2
+    [[ " $wanted " == *" SkiffConfig "* ]] && ((level < 2)) && level=2
     [[ " $wanted " == *" SkiffServices "* ]] && level=3
     local all=(SkiffWire SkiffPlatform SkiffStack SkiffServices)
-    echo "${all[@]:0:$((level + 1))}"
+    local chosen="${all[*]:0:$((level + 1))}"
+    [[ " $wanted " == *" SkiffConfig "* ]] && chosen+=" SkiffConfig"
+    echo "$chosen"
 }
 
 build() {

@@ -153,12 +153,7 @@ public final class HostedPlatform: Platform {
 
     /// `[    1.234] ` for 1.234 s: seconds right-aligned in five columns, then milliseconds.
     public static func timestampPrefix(elapsed: Interval) -> String {
-        let elapsed = max(0, elapsed.nanoseconds / 1_000_000)
-        let seconds = String(elapsed / 1000)
-        let millis = String(elapsed % 1000)
-        let pad = String(repeating: " ", count: max(0, 5 - seconds.count))
-        let zeros = String(repeating: "0", count: 3 - millis.count)
-        return "[\(pad)\(seconds).\(zeros)\(millis)] "
+        elapsed.consoleTimestamp
     }
 
     public func wait(until deadline: Instant?) {

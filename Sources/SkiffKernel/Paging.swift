@@ -53,6 +53,39 @@ enum Paging {
         return true
     }
 
+    static let cacheDisable: UInt64 = 1 << 4
+    static let writeThrough: UInt64 = 1 << 3
+
+    /// Makes device registers at [physical, physical + length) reachable at the same virtual
+    /// address, uncached (PCD|PWT), writable and no-execute, with 2 MiB pages. Below 4 GiB the
+    /// identity map already covers them and only the caching changes (2 MiB pages that hold the
+    /// kernel, split into 4 KiB pages, are left alone: no device lives there). Above, page
+    /// directories come from the page allocator. Nil when the range lies beyond 512 GiB or no
+    /// page was free for a directory.
+    static func mapDevice(physical: UInt64, length: UInt64) -> UnsafeMutableRawPointer? {
+        guard length > 0, physical < (512 << 30), length <= (512 << 30) - physical else { return nil }
+        let nx = noExecuteEnabled ? noExecute : 0
+        let pdpt = table(at: table(at: skiff_read_cr3() & addressMask)[0] & addressMask)
+        var large = physical / largePageSize
+        let end = (physical + length + largePageSize - 1) / largePageSize
+        while large < end {
+            let pdptIndex = Int(large / 512)
+            if pdpt[pdptIndex] & present == 0 {
+                guard kernelHeap != nil, let memory = kernelHeap!.pages.allocateZeroed(pages: 1) else { return nil }
+                pdpt[pdptIndex] = UInt64(UInt(bitPattern: memory)) | present | writable
+            }
+            let directory = table(at: pdpt[pdptIndex] & addressMask)
+            let entry = directory[Int(large % 512)]
+            if entry & present == 0 || entry & largePage != 0 {
+                directory[Int(large % 512)] = large * largePageSize | present | writable | largePage
+                    | cacheDisable | writeThrough | nx
+            }
+            large += 1
+        }
+        skiff_write_cr3(skiff_read_cr3())
+        return UnsafeMutableRawPointer(bitPattern: UInt(physical))
+    }
+
     private static func permissions(at address: UInt64, _ layout: skiff_kernel_layout, _ nx: UInt64) -> UInt64 {
         func inside(_ lower: UInt64, _ upper: UInt64) -> Bool { address >= lower && address < upper }
         if address == 0 { return 0 }

@@ -267,9 +267,64 @@ isr_common:
     addq $16, %rsp                      // vector and error code
     iretq
 
+// Hardware interrupt stubs (vectors 32–47 and the LAPIC's spurious vector 255). Interrupts are
+// enabled only inside skiff_wait_for_interrupt's `sti; hlt`, so they arrive on the boot stack in
+// a known place. The stub saves the registers the SysV ABI lets a call clobber and calls
+//   skiff_interrupt(vector)   (Interrupts.swift)
+// which records the vector and acknowledges it; SSE registers need no saving because the `hlt`
+// site declares them clobbered.
+.macro irq_stub vector
+irq_\vector:
+    pushq $\vector
+    jmp irq_common
+.endm
+
+.irp vector, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,255
+    irq_stub \vector
+.endr
+
+irq_common:
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    movq 80(%rsp), %rdi                 // the vector pushed by the stub
+    movq %rsp, %rbx                     // callee-saved: restores RSP after the alignment
+    andq $-16, %rsp                     // SysV ABI: 16-byte aligned at the call
+    cld
+    call skiff_interrupt
+    movq %rbx, %rsp
+    popq %rbx
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rax
+    addq $8, %rsp                       // the vector
+    iretq
+
 // ---------------------------------------------------------------------------------------------
     .section .rodata
     .p2align 3
+    .global skiff_irq_table
+skiff_irq_table:
+.irp vector, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+    .quad irq_\vector
+.endr
+    .global skiff_spurious_irq
+skiff_spurious_irq:
+    .quad irq_255
+
     .global skiff_isr_table
 skiff_isr_table:
 .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31

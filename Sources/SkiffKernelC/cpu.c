@@ -7,6 +7,8 @@
 
 // From boot.S.
 extern const uint64_t skiff_isr_table[32];
+extern const uint64_t skiff_irq_table[16];
+extern const uint64_t skiff_spurious_irq;
 extern uint64_t skiff_gdt_tss[2];
 extern char skiff_ist1_top[], skiff_ist2_top[];
 
@@ -57,18 +59,26 @@ static uint8_t ist_for_vector(int vector) {
     }
 }
 
+static void set_gate(int vector, uint64_t handler, uint8_t ist) {
+    idt[vector] = (idt_gate){
+        .offset_low = (uint16_t)handler,
+        .selector = KERNEL_CODE_SELECTOR,
+        .ist = ist,
+        .type_attr = 0x8E,
+        .offset_mid = (uint16_t)(handler >> 16),
+        .offset_high = (uint32_t)(handler >> 32),
+    };
+}
+
 void skiff_cpu_tables_init(void) {
     for (int vector = 0; vector < 32; vector++) {
-        uint64_t handler = skiff_isr_table[vector];
-        idt[vector] = (idt_gate){
-            .offset_low = (uint16_t)handler,
-            .selector = KERNEL_CODE_SELECTOR,
-            .ist = ist_for_vector(vector),
-            .type_attr = 0x8E,
-            .offset_mid = (uint16_t)(handler >> 16),
-            .offset_high = (uint32_t)(handler >> 32),
-        };
+        set_gate(vector, skiff_isr_table[vector], ist_for_vector(vector));
     }
+    // Hardware interrupts (Interrupts.swift): 32–47 for the timer and devices, 255 spurious.
+    for (int vector = 32; vector < 48; vector++) {
+        set_gate(vector, skiff_irq_table[vector - 32], 0);
+    }
+    set_gate(255, skiff_spurious_irq, 0);
 
     tss.ist[0] = (uint64_t)skiff_ist1_top;
     tss.ist[1] = (uint64_t)skiff_ist2_top;

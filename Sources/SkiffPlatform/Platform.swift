@@ -83,3 +83,16 @@ public protocol Platform: AnyObject {
     /// Stops the machine with `status`.
     func exit(status: Int32) -> Never
 }
+
+extension Interval {
+    /// `[    1.234] ` for 1.234 s: seconds right-aligned in five columns, then milliseconds. Every
+    /// platform prefixes its console's log lines with this.
+    public var consoleTimestamp: String {
+        let elapsed = max(0, nanoseconds / 1_000_000)
+        let seconds = String(elapsed / 1000)
+        let millis = String(elapsed % 1000)
+        let pad = String(repeating: " ", count: max(0, 5 - seconds.utf8.count))
+        let zeros = String(repeating: "0", count: 3 - millis.utf8.count)
+        return "[" + pad + seconds + "." + zeros + millis + "] "
+    }
+}

@@ -1,5 +1,6 @@
 import SkiffWire
 import SkiffStack
+import SkiffConfig
 import SkiffServices
 import SkiffHosted
 
@@ -10,33 +11,15 @@ import SkiffHosted
 ///   echo: udp port 7
 ///   counters: tap0 rx 12 frames 1500 bytes, tx 12 frames 1500 bytes, rx dropped 0, ...
 enum HostedReport {
-    /// The configuration as the stack applied it (read back from the stack, not from the flags).
+    /// The configuration as the stack applied it (read back from the stack, not from the flags):
+    /// the `net:` and `route:` lines of `ConfigurationReport`, which the kernel prints too, then
+    /// the echo service's line.
     static func configuration(stack: NetworkStack, echoPort: UInt16?) -> [String] {
-        var lines: [String] = []
-        for interface in stack.interfaces {
-            let addresses = interface.addresses.map { $0.description }.joined(separator: " ")
-            lines.append("net: \(interface.name) \(addresses) mtu \(interface.mtu) mac \(interface.macAddress)")
-        }
-        for route in stack.routes {
-            lines.append("route: " + describe(route))
-        }
+        var lines = ConfigurationReport.lines(stack)
         if let echoPort {
             lines.append("echo: udp port \(echoPort)")
         }
         return lines
-    }
-
-    /// `default via 198.18.0.1 dev tap0`, `198.18.0.0/24 dev tap0`, `198.18.8.0/24 via ... dev ...`
-    /// (the words of `ip route`).
-    static func describe(_ route: Route) -> String {
-        let destination = route.destination.prefixLength == 0
-            ? "default"
-            : IPv4CIDR(address: route.destination.network, prefixLength: route.destination.prefixLength).description
-        var text = destination
-        if let gateway = route.gateway { text += " via \(gateway)" }
-        text += " dev \(route.interfaceName)"
-        if route.metric != 0 { text += " metric \(route.metric)" }
-        return text
     }
 
     static func counters(stack: NetworkStack, devices: [TapDevice], echo: UDPEchoService?) -> [String] {

@@ -5,9 +5,11 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the stack and its services.",
         discussion: """
-            Today Skiff runs hosted: the stack as a Linux process on a TAP device. Running \
-            images under QEMU and other hypervisors comes with the kernel.
+            `skiff run qemu <kernel>` boots a kernel ELF from `skiff build` under QEMU (KVM when \
+            it really works here, else TCG), streams its console and exits with the guest's \
+            status. `skiff run hosted` runs the stack as a Linux process on a TAP device. Other \
+            hypervisors (VMware, libvirt, vCenter) come later.
             """,
-        subcommands: [RunHosted.self]
+        subcommands: [RunQemu.self, RunHosted.self]
     )
 }

@@ -106,7 +106,49 @@ static inline int skiff_rdseed64(uint64_t *value) {
     return ok;
 }
 
+static inline void skiff_outw(uint16_t port, uint16_t value) {
+    __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
+}
+
+static inline uint16_t skiff_inw(uint16_t port) {
+    uint16_t value;
+    __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
+
+// MARK: - Memory-mapped I/O and memory shared with devices
+//
+// Volatile accesses, so the compiler neither caches, merges nor drops them. x86 keeps stores in
+// order with other stores and loads with other loads (SDM Vol. 3A §9.2.2); what remains is the
+// compiler, which `skiff_compiler_barrier` stops from moving accesses across it, and store→load
+// order, which needs `skiff_memory_fence` (virtio 1.2 §2.7.13.3: publish the index, then read
+// the device's notification suppression flags).
+
+static inline uint8_t skiff_mmio_read8(const volatile void *address) { return *(const volatile uint8_t *)address; }
+static inline uint16_t skiff_mmio_read16(const volatile void *address) { return *(const volatile uint16_t *)address; }
+static inline uint32_t skiff_mmio_read32(const volatile void *address) { return *(const volatile uint32_t *)address; }
+static inline void skiff_mmio_write8(volatile void *address, uint8_t value) { *(volatile uint8_t *)address = value; }
+static inline void skiff_mmio_write16(volatile void *address, uint16_t value) { *(volatile uint16_t *)address = value; }
+static inline void skiff_mmio_write32(volatile void *address, uint32_t value) { *(volatile uint32_t *)address = value; }
+
+static inline void skiff_compiler_barrier(void) { __asm__ volatile("" : : : "memory"); }
+static inline void skiff_memory_fence(void) { __asm__ volatile("mfence" : : : "memory"); }
+
+static inline void skiff_write_msr(uint32_t msr, uint64_t value) {
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+}
+
 // MARK: - Halting
+
+/// Waits for an interrupt with interrupts enabled only for the wait: `sti` takes effect after the
+/// next instruction, so an interrupt that became pending while they were off wakes the `hlt` at
+/// once and none is lost (SDM Vol. 2B, STI). Handlers run here and may use SSE registers, which
+/// are therefore declared clobbered.
+static inline void skiff_wait_for_interrupt(void) {
+    __asm__ volatile("sti; hlt; cli"
+                     : : : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+                       "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
 
 /// Stops this CPU for good: interrupts off, then HLT in a loop (an NMI or SMI may wake HLT).
 __attribute__((noreturn)) static inline void skiff_halt_forever(void) {

@@ -1,0 +1,55 @@
+// A unikernel that answers ARP, ping and UDP echo (RFC 862, port 7) on every NIC it has.
+//
+// Addresses come from the kernel command line in the Linux `ip=` format, one `ip=` per NIC:
+//   ip=198.18.0.10::198.18.0.1:255.255.255.0::eth0:off
+// (client:server:gateway:netmask:hostname:device:autoconf). It prints its applied configuration
+// in the format scripts match — `net: eth0 198.18.0.10/24 mtu 1500 mac 52:54:00:12:34:56`,
+// `route: default via 198.18.0.1 dev eth0`, `echo: udp port 7` — then logs stack events with
+// timestamps and runs until the machine is stopped.
+import SkiffKernel
+import SkiffPlatform
+import SkiffStack
+import SkiffServices
+import SkiffConfig
+
+let platform = Kernel.platform
+let stack = NetworkStack()
+stack.log = { line in platform.write(console: line + "\n") }
+
+let configuration: BootConfiguration
+do {
+    configuration = try BootConfiguration(commandLine: platform.commandLine)
+    try configuration.apply(to: stack, devices: platform.networkDevices, now: platform.now())
+} catch {
+    platform.writeLine("ping: \(error)")
+    platform.exit(status: 2)
+}
+if platform.networkDevices.isEmpty {
+    platform.writeLine("ping: no network device found (QEMU: -device virtio-net-pci,netdev=...)")
+    platform.exit(status: 1)
+}
+for parameter in configuration.ipParameters where parameter.autoconf != .off {
+    platform.writeLine("ping: ip=\(parameter.autoconf) is not supported yet; use a static ip=")
+}
+
+let echo: UDPEchoService
+do {
+    echo = try UDPEchoService(stack: stack, port: 7)
+} catch {
+    platform.writeLine("ping: cannot bind UDP port 7")
+    platform.exit(status: 1)
+}
+
+for line in ConfigurationReport.lines(stack) { platform.writeLine(line) }
+platform.writeLine("echo: udp port \(echo.port)")
+
+// The application loop (ARCHITECTURE.md): receive and run timers, let the service answer, then
+// halt until a frame arrives or the next timer is due.
+while true {
+    let now = platform.now()
+    var deadline = stack.poll(now: now)
+    if let wanted = echo.step(now: now) {
+        deadline = min(deadline ?? wanted, wanted)
+    }
+    platform.wait(until: deadline)
+}
