@@ -3,16 +3,21 @@
 FUZZ_SECONDS ?= 15
 export FUZZ_SECONDS
 
-.PHONY: all build demo test unit embedded fuzz integration bench clean
+.PHONY: all build demo demo-hosted test unit embedded fuzz integration bench clean
 
 all: build
 
 build:
 	swift build
 
-# The hosted stack in a network namespace: 3 pings, one UDP echo, then it runs until Ctrl-C.
+# Examples/ping built into a kernel and booted under QEMU on a TAP device in a network namespace:
+# 3 pings, one UDP echo, then it runs until Ctrl-C.
 demo:
-	Scripts/demo.sh
+	Scripts/demo.sh kernel
+
+# The same with the stack as a Linux process (hosted mode).
+demo-hosted:
+	Scripts/demo.sh hosted
 
 # Every tier the machine can run: build, unit tests, Embedded build, fuzz, hosted integration.
 test:

@@ -2,7 +2,8 @@
 # Instruction counts for the hot paths, measured with valgrind's callgrind (deterministic: the same
 # binary and input give the same count whatever else the machine is doing). Each workload runs at
 # two repetition counts; (instructions(N2) - instructions(N1)) / (N2 - N1) is the cost of one
-# operation with start-up cancelled out. Writes bench/results.md, which the README cites.
+# operation with start-up cancelled out. As root it adds Scripts/bench-boot.sh's kernel sizes and
+# boot-to-first-ping times. Writes bench/results.md, which the README cites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,5 +41,11 @@ mkdir -p bench
     echo "| parse and validate one Ethernet + IPv4 + TCP frame into value types (64-byte payload, timestamps option, both checksums verified) | $parse |"
     echo "| the same frame through the zero-copy views only (EthernetView, IPv4View, TCPView, TCPOptionReader; both checksums verified) | $view |"
     echo "| one ICMP echo request in, reply out, through NetworkStack (56-byte payload, device to device) | $echo |"
+    echo
+    if [[ $(id -u) -eq 0 ]]; then
+        Scripts/bench-boot.sh
+    else
+        echo "(The boot benchmark, Scripts/bench-boot.sh, needs root: run make bench as root.)"
+    fi
 } > bench/results.md
 cat bench/results.md

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: runs the hosted stack on a TAP device inside a fresh network namespace, pings it,
-# echoes one UDP datagram through it, shows how to reach it, and keeps running until Ctrl-C.
+# `make demo`: builds Examples/ping into a kernel and boots it under QEMU (`skiff run qemu`) with a
+# virtio-net NIC on a TAP device inside a fresh network namespace, pings it, echoes one UDP
+# datagram through it, shows how to reach it, and keeps running until Ctrl-C.
+# `make demo-hosted` (Scripts/demo.sh hosted) does the same with the stack as a Linux process.
 # The namespace is deleted on every exit path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,17 @@ if [[ -z "$skiff" ]]; then
     skiff="$(swift build --show-bin-path)/skiff"
 fi
 
+mode="${1:-kernel}"
+case "$mode" in
+    kernel) address=198.18.0.10 ;;
+    hosted) address=198.18.0.2 ;;
+    *) echo "usage: $0 [kernel|hosted]" >&2; exit 64 ;;
+esac
+if [[ $mode == kernel ]]; then
+    echo "demo: building Examples/ping into a kernel"
+    "$skiff" build Examples/ping --output .build-kernel/ping.elf
+fi
+
 ns="skiff-demo-$$"
 pid=""
 cleanup() {
@@ -33,34 +46,49 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "demo: namespace $ns, Linux side 198.18.0.1/24 on tap0, Skiff at 198.18.0.2/24"
+echo "demo: namespace $ns, Linux side 198.18.0.1/24 on tap0, Skiff at $address/24"
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" ip tuntap add dev tap0 mode tap
 ip netns exec "$ns" ip addr add 198.18.0.1/24 dev tap0
 ip netns exec "$ns" ip link set tap0 up
 
-# `ip netns exec` execs skiff, so $pid is skiff itself; its output goes to this terminal.
-ip netns exec "$ns" "$skiff" run hosted --tap tap0 --address 198.18.0.2/24 --gateway 198.18.0.1 &
-pid=$!
-for _ in $(seq 50); do
-    ip netns exec "$ns" ip -o link show tap0 | grep -q 'LOWER_UP' && break
-    kill -0 "$pid" 2>/dev/null || { echo "demo: skiff exited"; exit 1; }
-    sleep 0.1
-done
-sleep 0.3
+# `ip netns exec` execs skiff, so $pid is skiff itself; its output (and the guest's console) goes
+# to this terminal.
+if [[ $mode == kernel ]]; then
+    ip netns exec "$ns" "$skiff" run qemu .build-kernel/ping.elf --tap tap0 \
+        --append "ip=$address::198.18.0.1:255.255.255.0::eth0:off" &
+    pid=$!
+    for _ in $(seq 300); do
+        ip netns exec "$ns" ping -c 1 -W 1 -q "$address" >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || { echo "demo: skiff exited"; exit 1; }
+    done
+else
+    ip netns exec "$ns" "$skiff" run hosted --tap tap0 --address "$address/24" --gateway 198.18.0.1 &
+    pid=$!
+    for _ in $(seq 50); do
+        ip netns exec "$ns" ip -o link show tap0 | grep -q 'LOWER_UP' && break
+        kill -0 "$pid" 2>/dev/null || { echo "demo: skiff exited"; exit 1; }
+        sleep 0.1
+    done
+    sleep 0.3
+fi
 
 echo
-echo "demo: \$ ping -c 3 198.18.0.2"
-ip netns exec "$ns" ping -c 3 -i 0.3 198.18.0.2
+echo "demo: \$ ping -c 3 $address"
+ip netns exec "$ns" ping -c 3 -i 0.3 $address
 echo
-echo "demo: \$ echo 'hello, skiff' | socat - UDP:198.18.0.2:7"
-reply=$(echo "hello, skiff" | ip netns exec "$ns" timeout 5 socat -t 1 - UDP:198.18.0.2:7)
+echo "demo: \$ echo 'hello, skiff' | socat - UDP:$address:7"
+reply=$(echo "hello, skiff" | ip netns exec "$ns" timeout 5 socat -t 1 - UDP:$address:7)
 echo "demo: echoed back: $reply"
 echo
 echo "demo: Skiff is running. From another terminal:"
-echo "    sudo ip netns exec $ns ping 198.18.0.2"
-echo "    sudo ip netns exec $ns socat - UDP:198.18.0.2:7"
-echo "    sudo ip netns exec $ns arping -i tap0 198.18.0.2"
-echo "demo: press Ctrl-C to stop (Skiff prints its counters; the namespace is deleted)"
+echo "    sudo ip netns exec $ns ping $address"
+echo "    sudo ip netns exec $ns socat - UDP:$address:7"
+echo "    sudo ip netns exec $ns arping -i tap0 $address"
+if [[ $mode == kernel ]]; then
+    echo "demo: press Ctrl-C to stop (QEMU stops; the namespace is deleted)"
+else
+    echo "demo: press Ctrl-C to stop (Skiff prints its counters; the namespace is deleted)"
+fi
 wait "$pid"

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 case "${1:-test}" in
-    demo) packages=(iproute2 iputils-ping socat) ;;
+    demo) packages=(iproute2 iputils-ping socat qemu-system-x86) ;;
     test) packages=(iproute2 iputils-ping arping socat tcpdump python3 python3-scapy dnsmasq
                     isc-dhcp-client valgrind qemu-system-x86 grub-pc-bin grub-common xorriso mtools
                     binutils) ;;

@@ -103,8 +103,10 @@ public struct QEMUNIC: Equatable, Sendable {
     }
 }
 
-/// A user-mode network port forward, QEMU's `hostfwd=[tcp|udp]:HOSTADDR:HOSTPORT-[GUESTADDR]:GUESTPORT`.
+/// A user-mode network port forward, QEMU's `hostfwd=[tcp]:HOSTADDR:HOSTPORT-[GUESTADDR]:GUESTPORT`.
 /// The host address must be a loopback address: a forward never exposes the guest beyond this host.
+/// Only TCP: with `restrict=on` QEMU's user-mode network (libslirp 4.7, udp.c `udp_input`) drops
+/// the guest's UDP datagrams other than DHCP and TFTP, so a UDP forward would get no replies.
 public struct QEMUHostForward: Equatable, Sendable {
     public enum TransportProtocol: String, Equatable, Sendable {
         case tcp, udp
@@ -126,7 +128,7 @@ public struct QEMUHostForward: Equatable, Sendable {
         self.guestPort = guestPort
     }
 
-    static let form = "hostfwd=[tcp|udp]:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT"
+    static let form = "hostfwd=tcp:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT"
     static let example = "hostfwd=tcp:127.0.0.1:8080-:80"
 
     /// The rule as QEMU reads it, e.g. `tcp:127.0.0.1:8080-:80`.
@@ -150,6 +152,11 @@ public struct QEMUHostForward: Equatable, Sendable {
             }
             transport = named
             host.removeFirst()
+        }
+        // libslirp's udp_input drops every datagram from a restricted guest except DHCP and TFTP,
+        // before it looks for the forward's socket: the guest's replies would never leave.
+        guard transport == .tcp else {
+            throw .usage("\(prefix): UDP forwards do not work with restrict=on (QEMU's user-mode network drops the guest's UDP replies); forward TCP, or use --tap")
         }
         guard host.count == 2, guest.count == 2 else { throw malformed }
         guard !host[0].isEmpty else {

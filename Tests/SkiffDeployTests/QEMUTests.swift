@@ -98,13 +98,13 @@ final class QEMUArgumentTests: XCTestCase {
         let scratch = Scratch()
         var request = QEMURunRequest(kernel: scratch.kernel())
         request.taps = ["tap0"]
-        request.userNets = ["hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.2:5353-10.0.2.15:53"]
+        request.userNets = ["hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.2:2222-10.0.2.15:22"]
         request.nics = ["e1000", "virtio"]
         let arguments = try request.checked().arguments(qemu: qemu, accelerator: .tcg)
         XCTAssertEqual(Array(arguments.drop(while: { $0 != "-netdev" })), [
             "-netdev", "tap,id=net0,ifname=tap0,script=no,downscript=no",
             "-device", "e1000,netdev=net0,mac=52:54:00:12:34:50",
-            "-netdev", "user,id=net1,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.2:5353-10.0.2.15:53",
+            "-netdev", "user,id=net1,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.2:2222-10.0.2.15:22",
             "-device", "virtio-net-pci,netdev=net1,mac=52:54:00:12:34:51",
         ])
     }
@@ -216,8 +216,10 @@ final class QEMUFlagErrorTests: XCTestCase {
         let example = "e.g. hostfwd=tcp:127.0.0.1:8080-:80"
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:0.0.0.0:8080-:80"] }),
                        .usage("--user-net hostfwd=tcp:0.0.0.0:8080-:80: host address 0.0.0.0 is not a loopback address; forwards listen on 127.0.0.0/8 only, \(example)"))
-        XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=udp:198.18.0.1:53-:53"] }),
-                       .usage("--user-net hostfwd=udp:198.18.0.1:53-:53: host address 198.18.0.1 is not a loopback address; forwards listen on 127.0.0.0/8 only, \(example)"))
+        XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:198.18.0.1:53-:53"] }),
+                       .usage("--user-net hostfwd=tcp:198.18.0.1:53-:53: host address 198.18.0.1 is not a loopback address; forwards listen on 127.0.0.0/8 only, \(example)"))
+        XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=udp:127.0.0.1:5353-:53"] }),
+                       .usage("--user-net hostfwd=udp:127.0.0.1:5353-:53: UDP forwards do not work with restrict=on (QEMU's user-mode network drops the guest's UDP replies); forward TCP, or use --tap"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp::8080-:80"] }),
                        .usage("--user-net hostfwd=tcp::8080-:80: no host address, which QEMU reads as every address of this host; give a loopback address (127.0.0.0/8), \(example)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=:8080-:80"] })?.message,
@@ -225,15 +227,15 @@ final class QEMUFlagErrorTests: XCTestCase {
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=sctp:127.0.0.1:1-:1"] }),
                        .usage("--user-net hostfwd=sctp:127.0.0.1:1-:1: 'sctp' is not a protocol (tcp or udp)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:127.0.0.1:8080"] }),
-                       .usage("--user-net hostfwd=tcp:127.0.0.1:8080: not a port forward (hostfwd=[tcp|udp]:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT)"))
+                       .usage("--user-net hostfwd=tcp:127.0.0.1:8080: not a port forward (hostfwd=tcp:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:127.0.0.1:0-:80"] }),
                        .usage("--user-net hostfwd=tcp:127.0.0.1:0-:80: host port '0' is not a port (1 to 65535)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:127.0.0.1:80-:99999"] }),
                        .usage("--user-net hostfwd=tcp:127.0.0.1:80-:99999: guest port '99999' is not a port (1 to 65535)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:localhost:80-:80"] }),
-                       .usage("--user-net hostfwd=tcp:localhost:80-:80: 'localhost' is not an IPv4 address (hostfwd=[tcp|udp]:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT)"))
+                       .usage("--user-net hostfwd=tcp:localhost:80-:80: 'localhost' is not an IPv4 address (hostfwd=tcp:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["guestfwd=tcp:10.0.2.100:80-cmd:true"] }),
-                       .usage("--user-net guestfwd=tcp:10.0.2.100:80-cmd:true: unsupported option 'guestfwd=tcp:10.0.2.100:80-cmd:true' (only hostfwd=[tcp|udp]:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT rules, comma-separated)"))
+                       .usage("--user-net guestfwd=tcp:10.0.2.100:80-cmd:true: unsupported option 'guestfwd=tcp:10.0.2.100:80-cmd:true' (only hostfwd=tcp:127.0.0.1:HOSTPORT-[GUESTADDR]:GUESTPORT rules, comma-separated)"))
         XCTAssertEqual(error(request(scratch) { $0.userNets = ["hostfwd=tcp:127.0.0.1:80-:80", "hostfwd=tcp:127.0.0.1:80-:81"] }),
                        .usage("--user-net hostfwd=tcp:127.0.0.1:80-:81: tcp 127.0.0.1:80 is forwarded twice"))
     }
@@ -282,6 +284,30 @@ final class QEMUOutcomeTests: XCTestCase {
         XCTAssertEqual(QEMUOutcome(.signaled(SIGKILL)), .qemuKilled(signal: SIGKILL))
         XCTAssertEqual(QEMUOutcome(.signaled(SIGKILL)).failureMessage, "qemu-system-x86_64 was killed by SIGKILL")
         XCTAssertEqual(QEMUOutcome(.signaled(SIGSEGV)).exitStatus, 1)
+    }
+
+    func testStatusOneIsQEMUsFailureOnlyWithAnErrorMessage() {
+        // A guest's status 0 and QEMU's own failure both end QEMU with status 1.
+        var diagnostics = QEMUDiagnostics()
+        diagnostics.consume(Array("qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]\n".utf8))
+        XCTAssertFalse(diagnostics.reportedError, "a warning is not a failure")
+        XCTAssertEqual(QEMUOutcome(.exited(1), qemuReportedError: diagnostics.reportedError), .guestExited(status: 0))
+        diagnostics.consume(Array("qemu-system-x86_64: -netdev tap,id=net0,ifname=lo,script=no,downscript=no: could not ".utf8))
+        XCTAssertFalse(diagnostics.reportedError, "judged per whole line")
+        diagnostics.consume(Array("configure /dev/net/tun (lo): Invalid argument\n".utf8))
+        XCTAssertTrue(diagnostics.reportedError)
+        XCTAssertEqual(QEMUOutcome(.exited(1), qemuReportedError: true), .qemuFailed(status: 1))
+        XCTAssertEqual(QEMUOutcome(.exited(3), qemuReportedError: true), .guestExited(status: 1))
+        XCTAssertFalse(QEMUDiagnostics.isError("qemu-system-x86_64: terminating on signal 15 from pid 42 (skiff)"))
+        XCTAssertFalse(QEMUDiagnostics.isError("Booting from ROM.."))
+    }
+
+    func testKVMInternalErrorIsNoticed() {
+        var diagnostics = QEMUDiagnostics()
+        diagnostics.consume(Array("KVM internal error. Suberror: 1\nextra data[0]: 0x0000000000000001\n".utf8))
+        XCTAssertTrue(diagnostics.kvmInternalError)
+        XCTAssertFalse(diagnostics.reportedError)
+        XCTAssertEqual(QEMUOutcome.kvmInternalError.exitStatus, 1)
     }
 
     func testWaitStatusDecoding() {
