@@ -133,6 +133,7 @@ public final class ChildProcess {
         posix_spawnattr_setsigmask(&attributes, &mask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
 
+        // A NULL-terminated argv of C strings, freed after posix_spawn has copied them.
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
@@ -169,7 +170,8 @@ public final class ChildProcess {
                 return Result(termination: ProcessTermination(waitStatus: status), stoppedBy: stoppedBy)
             }
             if waited < 0 && errno != EINTR {
-                // ECHILD: someone else reaped it. Nothing is known about how it ended.
+                // ECHILD: someone else reaped it, so how it ended is unknown; report it as killed
+                // (never as a guest status).
                 return Result(termination: .signaled(SIGKILL), stoppedBy: stoppedBy)
             }
             let now = Self.monotonicSeconds()

@@ -148,6 +148,7 @@ enum HostFile {
         var directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         if directory.isEmpty { directory = "/tmp" }
         var template = Array("\(directory)/\(prefix).XXXXXX".utf8CString)
+        // In bounds: mkstemp rewrites the six X's in place inside the NUL-terminated template.
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else {
             throw Failure(message: "cannot create a temporary file in \(directory): \(errnoText(errno))")
