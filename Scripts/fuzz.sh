@@ -69,10 +69,11 @@ build() {
     # Copies without the `import Skiff…` lines, prefixed with the module name so that files of the
     # same name in two modules do not collide.
     for module in $modules; do
-        for source in Sources/"$module"/*.swift; do
+        # Sources in subfolders too (Sources/SkiffStack/TCP/…); file names are unique per module.
+        while IFS= read -r source; do
             sed -E '/^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package)[[:space:]]+)?import[[:space:]]+Skiff/d' \
                 "$source" >"$src/${module}_$(basename "$source")"
-        done
+        done < <(find Sources/"$module" -name '*.swift' | sort)
     done
     sed -E '/^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package)[[:space:]]+)?import[[:space:]]+Skiff/d' \
         "$file" >"$src/Fuzz_$name.swift"
