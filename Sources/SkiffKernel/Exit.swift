@@ -1,5 +1,5 @@
-// Stopping the machine: QEMU's isa-debug-exit device when present, else a halted CPU.
-// (ACPI S5 power-off needs the DSDT's \_S5 package, i.e. an AML interpreter: not yet.)
+// Stopping the machine: QEMU's isa-debug-exit device when present (it conveys the status), else
+// ACPI S5 soft-off (ACPI.swift: the status is lost), else a halted CPU.
 #if os(none)
 import SkiffKernelC
 
@@ -29,7 +29,39 @@ public enum KernelExit {
             let value = status >= 0 && status <= 127 ? status : 127
             skiff_outl(debugExitPort, UInt32(value))
         }
+        // Allocation-free from here on: this also runs after a fault, when the heap may be broken.
+        do {
+            let control = try ACPI.firmwareSleepControl(rsdpAddress: Kernel.storedBootInfo?.acpiRSDP)
+            if Kernel.verbose {
+                Console.write("skiff: ACPI PM1a_CNT ")
+                Console.write(hex: UInt64(control.pm1aControl), digits: 4)
+                Console.write(", PM1b_CNT ")
+                Console.write(hex: UInt64(control.pm1bControl), digits: 4)
+                Console.write(", \\_S5_ SLP_TYPa ")
+                Console.write(decimal: UInt64(control.sleepTypeA))
+                Console.write(" SLP_TYPb ")
+                Console.write(decimal: UInt64(control.sleepTypeB))
+                Console.write("\n")
+            }
+            Console.write("skiff: no isa-debug-exit device; powering off through ACPI (status ")
+            writeStatus(status)
+            Console.write(" is lost)\n")
+            Serial.flush()
+            // QEMU acts on the request asynchronously: the CPU runs on briefly, into the halt.
+            ACPI.enterS5(control)
+        } catch {
+            Console.write("skiff: no isa-debug-exit device and no ACPI power-off (")
+            Console.write(error.summary)
+            Console.write("); halting (status ")
+            writeStatus(status)
+            Console.write(" is lost)\n")
+        }
         halt()
+    }
+
+    private static func writeStatus(_ status: Int32) {
+        if status < 0 { Console.write("-") }
+        Console.write(decimal: UInt64(status.magnitude))
     }
 
     /// Stops the CPU for good: the last resort when nothing can power the machine off.

@@ -5,11 +5,14 @@
 #     is installed; boot information (command line, modules) under multiboot and PVH;
 #   - Examples/fault for each kind of fault: the exception report, the backtrace (symbolized
 #     with addr2line), and exit status 70;
-#   - the halt path when QEMU has no isa-debug-exit device.
+#   - without QEMU's isa-debug-exit device: ACPI S5 power-off (QEMU exits 0, the status is lost),
+#     and the halt path when QEMU also has no ACPI (-machine acpi=off).
 # With isa-debug-exit, kernel status N makes QEMU exit with (N << 1) | 1: hello's 0 → 1, a
 # fault's 70 → 141.
 #
 # Usage: Tests/Integration/kernel-boot.sh   (from anywhere; needs qemu-system-x86_64)
+#   SKIFF=path/to/skiff uses that CLI instead of building one; SKIFF_SCRATCH=dir passes
+#   --scratch-path dir to `skiff build`.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,14 +29,20 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
     exit 1
 fi
 
-swift build --product skiff >"$work/skiff-build.log" 2>&1 || { cat "$work/skiff-build.log"; echo "FAIL: building skiff"; exit 1; }
-skiff="$(swift build --show-bin-path)/skiff"
+if [ -n "${SKIFF:-}" ]; then
+    skiff=$SKIFF
+else
+    swift build --product skiff >"$work/skiff-build.log" 2>&1 || { cat "$work/skiff-build.log"; echo "FAIL: building skiff"; exit 1; }
+    skiff="$(swift build --show-bin-path)/skiff"
+fi
+scratch=()
+[ -n "${SKIFF_SCRATCH:-}" ] && scratch=(--scratch-path "$SKIFF_SCRATCH")
 
 # build NAME APP [skiff build options...]: builds APP into $work/NAME.elf and prints the size line.
 build() {
     local name=$1 app=$2
     shift 2
-    if "$skiff" build "$app" --output "$work/$name.elf" "$@" >"$work/$name.build.log" 2>&1; then
+    if "$skiff" build "$app" "${scratch[@]}" --output "$work/$name.elf" "$@" >"$work/$name.build.log" 2>&1; then
         tail -1 "$work/$name.build.log"
     else
         tail -30 "$work/$name.build.log"
@@ -112,12 +121,29 @@ expect bootinfo-pvh 1 "skiff: booted via pvh" 'skiff: command line "skiff.verbos
 boot entropy "$work/hello.elf" 60 -cpu max
 expect entropy 1 "entropy rdrand" "Hello from Skiff!"   # TCG's max CPU: RDRAND, no RDSEED
 
-# Without isa-debug-exit the kernel halts with interrupts off; QEMU runs on until the timeout.
-timeout 8 qemu-system-x86_64 -accel tcg -nographic -no-reboot -kernel "$work/hello.elf" \
-    -serial stdio -display none -monitor none </dev/null >"$work/halt.log" 2>&1
-status=$?
-tr -d '\r' <"$work/halt.log" >"$work/halt.txt"
-expect halt 124 "Hello from Skiff!"
+# boot_without_debug_exit NAME ELF SECONDS [qemu options...]: like `boot`, without isa-debug-exit.
+boot_without_debug_exit() {
+    local name=$1 elf=$2 seconds=$3
+    shift 3
+    timeout "$seconds" qemu-system-x86_64 -accel tcg -nographic -no-reboot -kernel "$elf" \
+        -serial stdio -display none -monitor none "$@" </dev/null >"$work/$name.log" 2>&1
+    status=$?
+    tr -d '\r' <"$work/$name.log" >"$work/$name.txt"
+}
+
+# Without isa-debug-exit the kernel powers off through ACPI S5 (\_S5_ from QEMU's DSDT); QEMU
+# exits 0 on power-off, so the kernel's status is lost.
+boot_without_debug_exit acpi-poweroff "$work/hello.elf" 30
+expect acpi-poweroff 0 "Hello from Skiff!" \
+    "skiff: no isa-debug-exit device; powering off through ACPI (status 0 is lost)"
+
+boot_without_debug_exit acpi-poweroff-pvh "$work/hello-pvh.elf" 30
+expect acpi-poweroff-pvh 0 "skiff: booted via pvh" "Hello from Skiff!" \
+    "skiff: no isa-debug-exit device; powering off through ACPI (status 0 is lost)"
+
+# Without ACPI tables either the kernel halts with interrupts off; QEMU runs on until the timeout.
+boot_without_debug_exit halt "$work/hello.elf" 8 -machine acpi=off
+expect halt 124 "Hello from Skiff!" "no ACPI power-off (no RSDP); halting"
 
 echo "== fault"
 boot fault "$work/fault.elf" 60
