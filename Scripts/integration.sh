@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the hosted integration tests, Tests/Integration/*.sh, one after another, each bounded by
-# INTEGRATION_TIMEOUT seconds (default 180), and ends with the line
+# INTEGRATION_TIMEOUT seconds (default 180; a test that builds kernels may ask for more with a line
+# `# integration-timeout: SECONDS` near its top), and ends with the line
 #   integration: N passed, M failed
 # A test that cannot run here (exit 77: not root, a tool missing) is reported loudly; with CI=true
 # it counts as failed, so CI never passes without having run every test.
@@ -37,7 +38,9 @@ for test in "${tests[@]}"; do
     name=$(basename "$test" .sh)
     started=$SECONDS
     status=0
-    timeout --kill-after=10 "$limit" bash "$test" >"$logs/$name.log" 2>&1 || status=$?
+    own=$(sed -n '1,30s/^# integration-timeout: *\([0-9][0-9]*\)$/\1/p' "$test" | head -n 1)
+    this_limit=${own:-$limit}
+    timeout --kill-after=10 "$this_limit" bash "$test" >"$logs/$name.log" 2>&1 || status=$?
     elapsed=$((SECONDS - started))
     case $status in
         0)
@@ -56,7 +59,7 @@ for test in "${tests[@]}"; do
             ;;
         *)
             failed=$((failed + 1))
-            [[ $status -eq 124 || $status -eq 137 ]] && echo "integration: $name: TIMED OUT after ${limit}s"
+            [[ $status -eq 124 || $status -eq 137 ]] && echo "integration: $name: TIMED OUT after ${this_limit}s"
             echo "integration: $name: FAILED (exit $status) in ${elapsed}s; its output:"
             sed 's/^/    /' "$logs/$name.log" | tail -n 60
             ;;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration-timeout: 480
 # Boots Skiff kernels under QEMU TCG and checks their console text and exit status:
 #   - Examples/hello through both boot paths: the default ELF (QEMU 7.2 prefers its multiboot
 #     header), a PVH-only build and a multiboot-only build, and from a GRUB ISO when grub-mkrescue

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration-timeout: 480
 # Examples/ping as a booted kernel on virtio-net NICs, against Linux in a network namespace:
 #   - `skiff run qemu` with two TAP NICs on two subnets (transitional virtio-net, driven through
 #     its modern interface with MSI-X): 100 pings and 50 fragmented 4000-byte pings with 0% loss,

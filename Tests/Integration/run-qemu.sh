@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration-timeout: 480
 # `skiff run qemu` boots kernels under QEMU and exits with the guest's status:
 #   - Examples/hello under --accel tcg: its console on stdout, status 0; with --serial FILE the
 #     console is in FILE and not on stdout; under --accel auto (KVM if a probe guest works under it,
