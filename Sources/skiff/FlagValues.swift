@@ -73,3 +73,41 @@ enum FlagValues {
         IPv4CIDR(address: cidr.network, prefixLength: cidr.prefixLength)
     }
 }
+
+// Flag values of `skiff relay`.
+extension FlagValues {
+    /// A percentage from 0 to 100 with at most four decimals (`20`, `0.5`), as parts per million.
+    static func percentage(_ text: String, flag: String) throws(CLIError) -> Int {
+        let bytes = Array(text.utf8)
+        let isDigit = { (byte: UInt8) in byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        let dot = bytes.firstIndex(of: UInt8(ascii: "."))
+        let whole = dot.map { Array(bytes[..<$0]) } ?? bytes
+        let fraction = dot.map { Array(bytes[($0 + 1)...]) } ?? []
+        guard !whole.isEmpty, whole.count <= 3, whole.allSatisfy(isDigit),
+              dot == nil || (!fraction.isEmpty && fraction.count <= 4 && fraction.allSatisfy(isDigit)) else {
+            throw .usage("\(flag) \(text): not a percentage (0 to 100, at most 4 decimals, e.g. 20 or 0.5)")
+        }
+        var perMillion = 0
+        for byte in whole { perMillion = perMillion * 10 + Int(byte - UInt8(ascii: "0")) }
+        perMillion *= 10_000
+        var scale = 1_000
+        for byte in fraction {
+            perMillion += Int(byte - UInt8(ascii: "0")) * scale
+            scale /= 10
+        }
+        guard perMillion <= 1_000_000 else {
+            throw .usage("\(flag) \(text): not a percentage (0 to 100, at most 4 decimals, e.g. 20 or 0.5)")
+        }
+        return perMillion
+    }
+
+    /// A 64-bit unsigned decimal number (a random seed).
+    static func seed(_ text: String, flag: String) throws(CLIError) -> UInt64 {
+        let digitsOnly = !text.isEmpty && text.utf8.count <= 20
+            && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard digitsOnly, let value = UInt64(text) else {
+            throw .usage("\(flag) \(text): not a seed (a whole number, 0 to \(UInt64.max))")
+        }
+        return value
+    }
+}

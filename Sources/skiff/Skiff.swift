@@ -6,7 +6,7 @@ struct Skiff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
         abstract: "Build, run and deploy Swift unikernels.",
-        subcommands: [Build.self, Run.self]
+        subcommands: [Build.self, Run.self, Relay.self]
     )
 
     /// Parses and runs, turning every failure into one line on standard error, `error: ...`, at
