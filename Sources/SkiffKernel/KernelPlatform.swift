@@ -6,9 +6,80 @@ import SkiffKernelC
 import SkiffWire
 import SkiffPlatform
 
+/// What the platform needs from a kernel NIC driver beyond `NetworkDevice`: its identity for the
+/// boot log, whether it has work (checked before the CPU halts), and a hook run after any device
+/// interrupt (INTx lines may be shared, so every driver gets it). Drivers are polled; interrupts
+/// only end `wait`.
+public protocol KernelNetworkDriver: NetworkDevice {
+    /// "virtio-net", "vmxnet3" or "e1000".
+    var driverName: String { get }
+    var pciAddress: PCIAddress { get }
+    /// "MSI-X", "INTx line N" or "polled".
+    var interruptMode: String { get }
+    /// One line for the verbose boot log (model, interrupts, rings, link).
+    var details: String { get }
+    var counters: NetworkDeviceCounters { get }
+    /// Whether received frames or device events wait (reads memory only, no device registers
+    /// where the driver can avoid them).
+    var hasPendingWork: Bool { get }
+    /// After any device interrupt: lower this device's INTx line if it raised it (and unmask the
+    /// line at the I/O APIC), take device events.
+    func acknowledgeInterrupt()
+}
+
+/// The NIC drivers compiled into this kernel. `skiff build --drivers` defines SKIFF_NO_VIRTIO,
+/// SKIFF_NO_VMXNET3 or SKIFF_NO_E1000 for the drivers left out (default: none), so their code is
+/// never referenced and `--gc-sections` drops it.
+enum KernelDrivers {
+    /// Starts the driver for `pci` if one matches; nil when none does. Errors are reported on the
+    /// console and the device is left out.
+    static func start(_ pci: PCIDevice, name: String) -> (any KernelNetworkDriver)? {
+        #if !SKIFF_NO_VIRTIO
+        if VirtioNetDevice.matches(pci) {
+            do { return try VirtioNetDevice(pci, name: name) } catch { report("virtio-net", pci, error.description) }
+            return nil
+        }
+        #endif
+        #if !SKIFF_NO_VMXNET3
+        if VMXNET3Device.matches(pci) {
+            do { return try VMXNET3Device(pci, name: name) } catch { report("vmxnet3", pci, error.description) }
+            return nil
+        }
+        #endif
+        #if !SKIFF_NO_E1000
+        if E1000Device.matches(pci) {
+            do { return try E1000Device(pci, name: name) } catch { report("e1000", pci, error.description) }
+            return nil
+        }
+        #endif
+        return nil
+    }
+
+    /// The drivers in this build, for the verbose boot log.
+    static var included: String {
+        var names: [String] = []
+        #if !SKIFF_NO_VIRTIO
+        names.append("virtio-net")
+        #endif
+        #if !SKIFF_NO_VMXNET3
+        names.append("vmxnet3")
+        #endif
+        #if !SKIFF_NO_E1000
+        names.append("e1000")
+        #endif
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
+    private static func report(_ driver: StaticString, _ pci: PCIDevice, _ reason: StaticString) {
+        Console.write("skiff: \(driver) at \(pci.address): ")
+        Console.write(reason)
+        Console.write("; not used\n")
+    }
+}
+
 public final class KernelPlatform: Platform {
-    /// The virtio-net devices, named eth0, eth1, … in PCI order.
-    public let virtioDevices: [VirtioNetDevice]
+    /// The NICs, of every driver, named eth0, eth1, … in PCI order.
+    public let drivers: [any KernelNetworkDriver]
     public let networkDevices: [any NetworkDevice]
     /// How many times `wait` halted the CPU, and how often the timer (not a device) woke it.
     public private(set) var halts: UInt64 = 0
@@ -20,20 +91,12 @@ public final class KernelPlatform: Platform {
     init() {
         Interrupts.initialize()
         Clock.initialize()
-        var devices: [VirtioNetDevice] = []
-        for pci in PCI.enumerate() where VirtioNetDevice.matches(pci) {
-            let name = "eth\(devices.count)"
-            do {
-                let device = try VirtioNetDevice(pci, name: name)
-                devices.append(device)
-            } catch {
-                Console.write("skiff: virtio-net at \(pci.address): ")
-                Console.write(error.description)
-                Console.write("; not used\n")
-            }
+        var drivers: [any KernelNetworkDriver] = []
+        for pci in PCI.enumerate() {
+            if let driver = KernelDrivers.start(pci, name: "eth\(drivers.count)") { drivers.append(driver) }
         }
-        virtioDevices = devices
-        networkDevices = devices.map { $0 }
+        self.drivers = drivers
+        networkDevices = drivers.map { $0 }
     }
 
     public func now() -> Instant { Clock.now() }
@@ -66,7 +129,7 @@ public final class KernelPlatform: Platform {
     }
 
     public func wait(until deadline: Instant?) {
-        for device in virtioDevices where device.hasPendingWork { return }
+        for driver in drivers where driver.hasPendingWork { return }
         if let deadline {
             guard deadline > now() else { return }
             Clock.arm(deadline: deadline)
@@ -80,7 +143,7 @@ public final class KernelPlatform: Platform {
         if fired & 1 != 0 { timerWakeups &+= 1 }
         if fired & ~1 != 0 {
             // INTx lines may be shared: let every INTx device deassert its line.
-            for device in virtioDevices { device.acknowledgeInterrupt() }
+            for driver in drivers { driver.acknowledgeInterrupt() }
         }
     }
 }
@@ -94,6 +157,7 @@ extension Kernel {
         if let platform = storedPlatform { return platform }
         let platform = KernelPlatform()
         storedPlatform = platform
+        printNetworkSummary(platform)
         if verbose { printPlatformDetails(platform) }
         return platform
     }
@@ -103,8 +167,16 @@ extension Kernel {
         for pci in PCI.enumerate() {
             print("skiff: pci \(pci.address) \(hex4(pci.vendorID)):\(hex4(pci.deviceID)) class \(hex2(pci.classCode))\(hex2(pci.subclass))")
         }
-        for device in platform.virtioDevices {
-            print("skiff: \(device.name) virtio-net \(device.isModern ? "modern" : "legacy") at \(device.pciAddress), \(device.interruptMode), features 0x\(String(device.features, radix: 16)), link \(device.isLinkUp ? "up" : "down")")
+        print("skiff: drivers \(KernelDrivers.included)")
+        for driver in platform.drivers {
+            print("skiff: \(driver.name) \(driver.details)")
+        }
+    }
+
+    /// One line per NIC, verbose or not: `skiff: eth0 vmxnet3 00:04.0 mac 52:54:00:12:34:50 MSI-X`.
+    static func printNetworkSummary(_ platform: KernelPlatform) {
+        for driver in platform.drivers {
+            print("skiff: \(driver.name) \(driver.driverName) \(driver.pciAddress) mac \(driver.macAddress) \(driver.interruptMode)")
         }
     }
 }

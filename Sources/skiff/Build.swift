@@ -12,6 +12,10 @@ struct Build: ParsableCommand {
             The ELF boots with QEMU's -kernel, GRUB's `multiboot`, and PVH loaders (QEMU, \
             Firecracker, Xen, Cloud Hypervisor). Under QEMU with isa-debug-exit the guest's exit \
             status N becomes QEMU's status (N << 1) | 1.
+
+            The default kernel has every NIC driver (virtio-net, vmxnet3, e1000), so one image \
+            runs on QEMU/KVM, VMware and e1000 hypervisors. --drivers keeps only the named ones: \
+            the others are compiled out (-D SKIFF_NO_<NAME>) and the linker drops their code.
             """
     )
 
@@ -23,6 +27,9 @@ struct Build: ParsableCommand {
 
     @Option(help: "Boot entries to include: both, multiboot or pvh (single-entry builds are for testing).")
     var boot: BootEntries = .both
+
+    @Option(help: "NIC drivers to include, comma-separated: virtio, vmxnet3, e1000 (default: all three, the universal image).")
+    var drivers: String?
 
     @Flag(help: "Build without optimization.")
     var debug = false
@@ -38,10 +45,11 @@ struct Build: ParsableCommand {
 
     func run() throws {
         let current = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let selected = try drivers.map { text throws(CLIError) in try NICDriver.parseList(text) } ?? NICDriver.allCases
         func resolve(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: current).standardizedFileURL }
         let request = KernelBuildRequest(
             appDirectory: resolve(appDirectory), output: output.map(resolve), bootEntries: boot,
-            release: !debug, keepDebugInfo: keepDebugInfo, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
+            release: !debug, keepDebugInfo: keepDebugInfo, drivers: selected, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
         let result = try KernelBuilder(request: request).build()
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
     }

@@ -12,6 +12,34 @@ enum BootEntries: String, CaseIterable, Sendable {
     case both, multiboot, pvh
 }
 
+/// The NIC drivers a kernel can include (`skiff build --drivers`). A driver left out is compiled
+/// out of `KernelPlatform`'s probe with `-D SKIFF_NO_<NAME>` (in the generated toolset, so it
+/// reaches the Skiff package's modules too), and `--gc-sections` then drops its code.
+enum NICDriver: String, CaseIterable, Sendable, Comparable {
+    case virtio, vmxnet3, e1000
+
+    static func < (l: NICDriver, r: NICDriver) -> Bool {
+        allCases.firstIndex(of: l)! < allCases.firstIndex(of: r)!
+    }
+
+    /// The compiler define that leaves this driver out.
+    var exclusionDefine: String { "SKIFF_NO_\(rawValue.uppercased())" }
+
+    /// `virtio,vmxnet3,e1000` (any order, repeats allowed) → the drivers, in canonical order.
+    static func parseList(_ text: String, flag: String = "--drivers") throws(CLIError) -> [NICDriver] {
+        let choices = allCases.map(\.rawValue).joined(separator: ", ")
+        var drivers = Set<NICDriver>()
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let driver = NICDriver(rawValue: trimmed.lowercased()) else {
+                throw .usage("\(flag) \(text): \(trimmed.isEmpty ? "an empty driver name" : "'\(trimmed)' is not a NIC driver") (choose from \(choices))")
+            }
+            drivers.insert(driver)
+        }
+        return drivers.sorted()
+    }
+}
+
 struct KernelBuildRequest {
     var appDirectory: URL
     var output: URL?
@@ -19,6 +47,8 @@ struct KernelBuildRequest {
     var release = true
     /// Keep DWARF debug information in the output (function symbols are always kept).
     var keepDebugInfo = false
+    /// The NIC drivers compiled in (all: the universal image).
+    var drivers: [NICDriver] = NICDriver.allCases
     var skiffRoot: URL?
     var scratchPath: URL?
 }
@@ -50,9 +80,10 @@ struct KernelBuilder {
         let package = scratch.appendingPathComponent("app-package")
         try writePackage(at: package, module: module, root: root, sources: sources, appDirectory: appDirectory)
 
-        // One build directory per boot variant: they differ in link flags, and a build directory
-        // keeps the link command of the toolsets it was first built with.
-        let buildDirectory = scratch.appendingPathComponent("build-\(request.bootEntries.rawValue)")
+        // One build directory per variant (boot entries, driver selection): they differ in
+        // compile or link flags, and a build directory keeps the flags of the toolsets it was
+        // first built with.
+        let buildDirectory = scratch.appendingPathComponent("build-\(variant)")
         let toolsets = try writeToolsets(root: root, scratch: scratch)
         try resetIfToolsetsChanged(buildDirectory, toolsets: toolsets)
 
@@ -208,6 +239,14 @@ struct KernelBuilder {
     /// The toolsets, in order: the Embedded compile flags (Kernel/toolset.json, shared with the
     /// library check), the kernel link flags (Kernel/kernel-toolset.json), and a generated one with
     /// what must be absolute or varies by build: the linker script's path and the boot entries.
+    /// `both`, `pvh`, … and, for a driver subset, `-virtio-e1000` etc.: names the build directory
+    /// and the generated toolset.
+    var variant: String {
+        let drivers = Set(request.drivers)
+        let suffix = drivers == Set(NICDriver.allCases) ? "" : "-" + drivers.sorted().map(\.rawValue).joined(separator: "-")
+        return request.bootEntries.rawValue + (drivers.isEmpty ? "-nonics" : suffix)
+    }
+
     private func writeToolsets(root: URL, scratch: URL) throws -> [URL] {
         var linkerOptions = ["-T", root.appendingPathComponent("Kernel/linker.ld").path]
         // String comparison, hashing and Character need the Unicode tables, which the toolchain
@@ -218,12 +257,16 @@ struct KernelBuilder {
         case .multiboot: linkerOptions.append("--defsym=skiff_pvh_note_type=0")
         case .pvh: linkerOptions.append("--defsym=skiff_multiboot_magic=0")
         }
-        let generated: [String: Any] = [
+        var generated: [String: Any] = [
             "schemaVersion": "1.0",
             "linker": ["extraCLIOptions": linkerOptions],
         ]
+        let excluded = NICDriver.allCases.filter { !request.drivers.contains($0) }
+        if !excluded.isEmpty {
+            generated["swiftCompiler"] = ["extraCLIOptions": excluded.map { "-D" + $0.exclusionDefine }]
+        }
         let data = try JSONSerialization.data(withJSONObject: generated, options: [.prettyPrinted, .sortedKeys])
-        let link = scratch.appendingPathComponent("kernel-link-\(request.bootEntries.rawValue).json")
+        let link = scratch.appendingPathComponent("kernel-link-\(variant).json")
         try fileManager.createDirectory(at: scratch, withIntermediateDirectories: true)
         try writeIfChanged(data, to: link)
         return [root.appendingPathComponent("Kernel/toolset.json"),

@@ -9,7 +9,7 @@ import SkiffKernelC
 import SkiffWire
 import SkiffPlatform
 
-public final class VirtioNetDevice: NetworkDevice {
+public final class VirtioNetDevice: KernelNetworkDriver {
     public let name: String
     public private(set) var macAddress: MACAddress
     public let mtu: Int
@@ -182,6 +182,13 @@ public final class VirtioNetDevice: NetworkDevice {
         notifyReceive(Virtio.receiveQueue)
     }
 
+    public var driverName: String { "virtio-net" }
+
+    /// `virtio-net modern at 00:03.0, MSI-X, features 0x…, link up` (kernel-net.sh matches it).
+    public var details: String {
+        "virtio-net \(isModern ? "modern" : "legacy") at \(pciAddress), \(interruptMode), features 0x\(String(features, radix: 16)), link \(isLinkUp ? "up" : "down")"
+    }
+
     public var isLinkUp: Bool {
         guard features & Virtio.Feature.netStatus != 0 else { return true }
         return transport.config16(Virtio.NetConfig.status) & Virtio.NetConfig.linkUp != 0
@@ -191,7 +198,7 @@ public final class VirtioNetDevice: NetworkDevice {
     public var hasPendingWork: Bool { receiveQueue.hasUsed }
 
     /// After this device's interrupt: a legacy INTx line stays asserted until the ISR is read.
-    func acknowledgeInterrupt() {
+    public func acknowledgeInterrupt() {
         guard usesINTx else { return }
         _ = transport.readISR()
         Interrupts.unmaskLine(for: vector)
