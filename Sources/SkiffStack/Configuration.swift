@@ -33,5 +33,48 @@ public struct StackConfiguration {
     /// Frames held per interface while its device's transmit ring is full.
     public var transmitBacklogLength = 64
 
+    // TCP.
+    /// Key of the keyed hash behind ISNs (RFC 6528), SYN cookies and timestamp offsets. The stack
+    /// reads no entropy: the platform fills this from its entropy source; the default all-zero
+    /// key makes ISNs predictable and is only fit for tests.
+    public var tcpSecret = TCPSecret(0, 0)
+    /// Bytes a connection buffers for sending (written, not yet acknowledged) and for receiving
+    /// (arrived, not yet read, out-of-order data included); the receive window is what is free.
+    public var tcpSendBufferSize = 64 * 1024
+    public var tcpReceiveBufferSize = 64 * 1024
+    /// Offer window scaling, timestamps and SACK in SYNs (RFC 7323, RFC 2018).
+    public var tcpWindowScaling = true
+    public var tcpTimestamps = true
+    public var tcpSACK = true
+    /// Connections in SYN-RECEIVED per listener; when full, SYN cookies answer (if enabled).
+    public var tcpSYNQueueLength = 64
+    public var tcpSYNCookies = true
+    /// RFC 6298 §2: the initial RTO (1 s), its floor (§2.4: 1 s) and ceiling (§2.5: at least 60 s).
+    public var tcpInitialRTO: Interval = .seconds(1)
+    public var tcpMinimumRTO: Interval = .seconds(1)
+    public var tcpMaximumRTO: Interval = .seconds(60)
+    /// SYN (and SYN-ACK) retransmissions before the open fails; data retransmissions before the
+    /// connection is reset (RFC 9293 §3.8.3: R2 of at least 100 s).
+    public var tcpSYNRetries = 5
+    public var tcpMaximumRetransmissions = 12
+    /// The maximum segment lifetime; TIME-WAIT lasts twice this (RFC 9293 §3.4.2).
+    public var tcpMaximumSegmentLifetime: Interval = .seconds(30)
+    /// How long a connection closed by the application waits in FIN-WAIT-2 for the peer's FIN.
+    public var tcpFinWait2Timeout: Interval = .seconds(60)
+    /// RFC 9293 §3.8.6.3: the delay of a delayed ACK (less than 0.5 s).
+    public var tcpDelayedACKTimeout: Interval = .milliseconds(40)
+    /// Keepalive (off per connection unless enabled; RFC 9293 §3.8.4: idle at least 2 hours).
+    public var tcpKeepAliveIdle: Interval = .seconds(7200)
+    public var tcpKeepAliveInterval: Interval = .seconds(75)
+    public var tcpKeepAliveProbes = 9
+    /// RFC 6928: the initial congestion window in segments.
+    public var tcpInitialWindowSegments = 10
+    /// The congestion control new connections start with.
+    public var tcpCongestionControl = TCPCongestionAlgorithm.cubic
+    /// RFC 5961 §7: challenge ACKs per second, stack-wide.
+    public var tcpChallengeACKsPerSecond = 100
+    /// Out-of-order ranges held per connection (and SACK ranges remembered by the sender).
+    public var tcpOutOfOrderRanges = 32
+
     public init() {}
 }

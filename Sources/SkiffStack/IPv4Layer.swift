@@ -208,6 +208,8 @@ extension NetworkStack {
             handleICMP(ip, isBroadcast: isBroadcast, now: now)
         case IPProtocol.udp:
             handleUDP(ip, linkBroadcast: linkBroadcast, now: now)
+        case IPProtocol.tcp:
+            handleTCP(ip, on: interface, isBroadcast: isBroadcast || linkBroadcast, now: now)
         default:
             statistics.ipDroppedUnknownProtocol += 1
             // RFC 1122 §3.2.2.1: protocol unreachable for a transport we do not implement.

@@ -2,7 +2,7 @@ import SkiffPlatform
 import SkiffWire
 
 /// An IPv4 host stack over one or more Ethernet interfaces: ARP, IPv4 with fragmentation and
-/// reassembly, ICMP echo and errors, UDP sockets. It reads no clock: the caller passes the time to
+/// reassembly, ICMP echo and errors, UDP sockets, TCP (TCP/). It reads no clock: the caller passes the time to
 /// `poll(now:)` and to sends, and sleeps until the deadline `poll` returns.
 ///
 /// Replies (ARP, echo, ICMP errors) are transmitted from inside the device's `receive` callback.
@@ -25,6 +25,8 @@ public final class NetworkStack {
     /// Identification of the next datagram sent (RFC 791; RFC 6864 §4.1 allows any value for
     /// atomic datagrams, a counter is fine for all).
     var nextIdentification: UInt16 = 1
+    /// Connections, listeners and TCP's clock (TCP/TCPLayer.swift).
+    var tcp: TCPTables
 
     public init(configuration: StackConfiguration = StackConfiguration()) {
         self.configuration = configuration
@@ -32,6 +34,7 @@ public final class NetworkStack {
                                       memoryLimit: configuration.reassemblyMemoryLimit)
         icmpErrorBucket = TokenBucket(ratePerSecond: configuration.icmpErrorsPerSecond,
                                       burst: configuration.icmpErrorBurst)
+        tcp = TCPTables(configuration: configuration)
     }
 
     // MARK: Interfaces, addresses, routes
@@ -111,10 +114,12 @@ public final class NetworkStack {
     // MARK: Polling
 
     /// Receives what the devices hold (up to `receiveBudget` frames each), delivers looped-back
-    /// datagrams, runs the timers (ARP retries and expiry, reassembly timeout), retries frames the
+    /// datagrams, runs the timers (ARP retries and expiry, reassembly timeout, TCP retransmission,
+    /// delayed ACK, persist, keepalive, TIME-WAIT), retries frames the
     /// devices had no room for, and returns when to call again (nil: only when a frame arrives).
     @discardableResult
     public func poll(now: Instant) -> Instant? {
+        tcp.clock = now
         var moreWaiting = false
         for interface in interfaces {
             let budget = configuration.receiveBudget
@@ -133,6 +138,7 @@ public final class NetworkStack {
         }
 
         runTimers(now: now)
+        tcpRunTimers(now: now)
         for interface in interfaces { flushTransmitBacklog(interface) }
 
         var deadline: Instant? = nil
@@ -147,6 +153,7 @@ public final class NetworkStack {
             if !interface.transmitBacklog.isEmpty { consider(now + .milliseconds(1)) }
         }
         consider(reassembly.nextDeadline)
+        consider(tcpNextDeadline)
         return deadline
     }
 

@@ -100,6 +100,61 @@ public struct StackStatistics: Equatable, Sendable {
     /// A socket's receive queue was full.
     public var udpReceiveQueueOverflows = 0
 
+    // TCP.
+    /// Segments received (checksum not yet checked).
+    public var tcpReceived = 0
+    /// Segments sent, retransmissions and resets included.
+    public var tcpSent = 0
+    /// Shorter than a header, a bad data offset or a malformed option.
+    public var tcpDroppedMalformed = 0
+    public var tcpDroppedBadChecksum = 0
+    /// Addressed to a broadcast or multicast address (RFC 1122 §4.2.3.10).
+    public var tcpDroppedBroadcast = 0
+    /// For no connection and no listener: answered with RST (RFC 9293 §3.10.7.1).
+    public var tcpNoPort = 0
+    public var tcpResetsSent = 0
+    /// Resets that closed a connection.
+    public var tcpResetsReceived = 0
+    public var tcpActiveOpens = 0
+    /// SYNs that created a connection in SYN-RECEIVED.
+    public var tcpPassiveOpens = 0
+    public var tcpConnectionsEstablished = 0
+    /// Connections closed by a reset, received or sent, or given up on.
+    public var tcpConnectionsReset = 0
+    /// Opens refused by RST or timed out.
+    public var tcpOpenFailures = 0
+    public var tcpRetransmittedSegments = 0
+    public var tcpRetransmitTimeouts = 0
+    /// Losses repaired by fast retransmit (RFC 5681 §3.2).
+    public var tcpFastRetransmits = 0
+    public var tcpDuplicateACKs = 0
+    public var tcpOutOfOrderSegments = 0
+    /// Out-of-order segments dropped because the range list was full.
+    public var tcpOutOfOrderDrops = 0
+    /// Segments outside the receive window, answered with an ACK (RFC 9293 §3.10.7.4).
+    public var tcpOutOfWindow = 0
+    /// RFC 5961 §3, §4, §5.
+    public var tcpChallengeACKsSent = 0
+    public var tcpChallengeACKsRateLimited = 0
+    /// Segments with an old timestamp (RFC 7323 §5).
+    public var tcpPAWSDrops = 0
+    public var tcpSYNCookiesSent = 0
+    public var tcpSYNCookiesAccepted = 0
+    /// ACKs to a listener whose cookie did not check out (answered with RST).
+    public var tcpSYNCookiesRejected = 0
+    /// SYNs dropped (or connections reset) because the accept backlog was full.
+    public var tcpListenOverflows = 0
+    /// SYNs dropped because the SYN queue was full and cookies are off.
+    public var tcpSYNQueueDrops = 0
+    public var tcpZeroWindowProbes = 0
+    public var tcpKeepAlivesSent = 0
+    public var tcpKeepAliveTimeouts = 0
+    public var tcpTimeWaitExpired = 0
+    /// ACKs sent when the delayed-ACK timer fired.
+    public var tcpDelayedACKs = 0
+    /// Segments the IP layer refused (no route, interface down).
+    public var tcpSendErrors = 0
+
     public init() {}
 
     /// Calls `body` with each counter's name and value, in declaration order (for `stats` output).
@@ -166,5 +221,39 @@ public struct StackStatistics: Equatable, Sendable {
         body("udpDroppedBadChecksum", udpDroppedBadChecksum)
         body("udpNoPort", udpNoPort)
         body("udpReceiveQueueOverflows", udpReceiveQueueOverflows)
+        body("tcpReceived", tcpReceived)
+        body("tcpSent", tcpSent)
+        body("tcpDroppedMalformed", tcpDroppedMalformed)
+        body("tcpDroppedBadChecksum", tcpDroppedBadChecksum)
+        body("tcpDroppedBroadcast", tcpDroppedBroadcast)
+        body("tcpNoPort", tcpNoPort)
+        body("tcpResetsSent", tcpResetsSent)
+        body("tcpResetsReceived", tcpResetsReceived)
+        body("tcpActiveOpens", tcpActiveOpens)
+        body("tcpPassiveOpens", tcpPassiveOpens)
+        body("tcpConnectionsEstablished", tcpConnectionsEstablished)
+        body("tcpConnectionsReset", tcpConnectionsReset)
+        body("tcpOpenFailures", tcpOpenFailures)
+        body("tcpRetransmittedSegments", tcpRetransmittedSegments)
+        body("tcpRetransmitTimeouts", tcpRetransmitTimeouts)
+        body("tcpFastRetransmits", tcpFastRetransmits)
+        body("tcpDuplicateACKs", tcpDuplicateACKs)
+        body("tcpOutOfOrderSegments", tcpOutOfOrderSegments)
+        body("tcpOutOfOrderDrops", tcpOutOfOrderDrops)
+        body("tcpOutOfWindow", tcpOutOfWindow)
+        body("tcpChallengeACKsSent", tcpChallengeACKsSent)
+        body("tcpChallengeACKsRateLimited", tcpChallengeACKsRateLimited)
+        body("tcpPAWSDrops", tcpPAWSDrops)
+        body("tcpSYNCookiesSent", tcpSYNCookiesSent)
+        body("tcpSYNCookiesAccepted", tcpSYNCookiesAccepted)
+        body("tcpSYNCookiesRejected", tcpSYNCookiesRejected)
+        body("tcpListenOverflows", tcpListenOverflows)
+        body("tcpSYNQueueDrops", tcpSYNQueueDrops)
+        body("tcpZeroWindowProbes", tcpZeroWindowProbes)
+        body("tcpKeepAlivesSent", tcpKeepAlivesSent)
+        body("tcpKeepAliveTimeouts", tcpKeepAliveTimeouts)
+        body("tcpTimeWaitExpired", tcpTimeWaitExpired)
+        body("tcpDelayedACKs", tcpDelayedACKs)
+        body("tcpSendErrors", tcpSendErrors)
     }
 }

@@ -1,0 +1,103 @@
+import SkiffPlatform
+import SkiffWire
+import XCTest
+@testable import SkiffStack
+
+/// Seeded bulk transfers over a link that loses, reorders and duplicates 5% of frames each:
+/// every byte arrives in order and every connection closes on both sides.
+final class TCPStressTests: XCTestCase {
+    static let runs = 200
+    static let transferSize = 128 * 1024
+
+    struct Outcome {
+        var delivered: Bool
+        var closed: Bool
+        var detail: String
+        var statistics = StackStatistics()
+        var framesDropped = 0
+    }
+
+    static func bulkTransfer(seed: UInt64, size: Int, algorithm: TCPCongestionAlgorithm, impaired: Bool = true) -> Outcome {
+        var configuration = StackConfiguration()
+        configuration.tcpMaximumSegmentLifetime = .seconds(1)
+        configuration.tcpCongestionControl = algorithm
+        configuration.tcpSecret = TCPSecret(seed, ~seed)
+        let sim = TCPSimulation(configuration: configuration, seed: seed)
+        if impaired {
+            sim.link.dropPercent = 5
+            sim.link.reorderPercent = 5
+            sim.link.duplicatePercent = 5
+        }
+        guard let listener = try? sim.b.listen(port: 9),
+              let client = try? sim.a.connect(to: TwoStacks.addressB, port: 9, now: sim.now) else {
+            return Outcome(delivered: false, closed: false, detail: "setup failed")
+        }
+        let data = pattern(size, seed: UInt8(truncatingIfNeeded: seed))
+        var server: TCPConnection? = nil
+        var received: [UInt8] = []
+        received.reserveCapacity(size)
+        var offset = 0
+        var clientClosed = false
+        var serverClosed = false
+        var sawEnd = false
+        let finished = sim.run(for: .seconds(600), until: {
+            sim.a.tcpConnectionCount == 0 && sim.b.tcpConnectionCount == 0 && sawEnd
+        }) {
+            if server == nil { server = listener.acceptConnection() }
+            if offset < size && client.isOpen {
+                offset += data[offset...].withUnsafeBytes { max(0, client.write($0)) }
+            }
+            if offset == size && !clientClosed {
+                client.close()
+                clientClosed = true
+            }
+            if let server, !serverClosed {
+                if drain(server, into: &received) == .endOfStream {
+                    sawEnd = true
+                    server.close()
+                    serverClosed = true
+                }
+            }
+        }
+        let delivered = received == data
+        let mismatch = zip(received, data).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        let detail = "seed \(seed): received \(received.count)/\(size), first difference at \(mismatch.map(String.init) ?? "none"), finished \(finished), client \(client.state) \(String(describing: client.closeReason)), server \(server.map { "\($0.state) \(String(describing: $0.closeReason))" } ?? "none"), time \(sim.now)"
+        var statistics = sim.a.statistics
+        statistics.tcpFastRetransmits += sim.b.statistics.tcpFastRetransmits
+        statistics.tcpRetransmitTimeouts += sim.b.statistics.tcpRetransmitTimeouts
+        statistics.tcpOutOfOrderSegments = sim.b.statistics.tcpOutOfOrderSegments
+        return Outcome(delivered: delivered, closed: finished && client.closeReason == nil, detail: detail,
+                       statistics: statistics)
+    }
+
+    func testBulkTransferUnderLossReorderingAndDuplication() {
+        var failures = 0
+        var fastRetransmits = 0
+        var timeouts = 0
+        var outOfOrder = 0
+        for run in 0..<Self.runs {
+            let algorithm: TCPCongestionAlgorithm = run % 2 == 0 ? .cubic : .newReno
+            let outcome = Self.bulkTransfer(seed: UInt64(run) &+ 1, size: Self.transferSize, algorithm: algorithm)
+            fastRetransmits += outcome.statistics.tcpFastRetransmits
+            timeouts += outcome.statistics.tcpRetransmitTimeouts
+            outOfOrder += outcome.statistics.tcpOutOfOrderSegments
+            if !outcome.delivered || !outcome.closed {
+                failures += 1
+                XCTFail(outcome.detail)
+                if failures > 5 { return }
+            }
+        }
+        // The impairments did their work: losses were repaired both ways, and reordering seen.
+        XCTAssertGreaterThan(fastRetransmits, Self.runs)
+        XCTAssertGreaterThan(timeouts, 0)
+        XCTAssertGreaterThan(outOfOrder, Self.runs)
+    }
+
+    /// The same transfer without impairments needs no retransmission at all.
+    func testBulkTransferOnACleanLinkNeedsNoRetransmission() {
+        let outcome = Self.bulkTransfer(seed: 7, size: 256 * 1024, algorithm: .cubic, impaired: false)
+        XCTAssertTrue(outcome.delivered && outcome.closed, outcome.detail)
+        XCTAssertEqual(outcome.statistics.tcpRetransmittedSegments, 0)
+        XCTAssertEqual(outcome.statistics.tcpFastRetransmits, 0)
+    }
+}
