@@ -13,7 +13,7 @@ import SkiffServices
 import SkiffConfig
 
 let platform = Kernel.platform
-let stack = NetworkStack()
+let stack = NetworkStack(platform: platform)
 stack.log = { line in platform.write(console: line + "\n") }
 
 let configuration: BootConfiguration

@@ -94,6 +94,25 @@ public final class HostedPlatform: Platform {
 
     public func now() -> Instant { HostedPlatform.monotonicNow() }
 
+    /// Eight bytes of /dev/urandom (Glibc's module map has no getrandom(2)); 0 only if the device
+    /// cannot be read, which the caller cannot tell from bad luck, so that is a fatal error.
+    public func randomBits() -> UInt64 {
+        var value: UInt64 = 0
+        let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        precondition(fd >= 0, "cannot open /dev/urandom")
+        defer { close(fd) }
+        var filled = 0
+        while filled < 8 {
+            let n = withUnsafeMutableBytes(of: &value) { bytes in
+                // In bounds: filled < 8 = bytes.count.
+                read(fd, bytes.baseAddress! + filled, 8 - filled)
+            }
+            if n > 0 { filled += n } else if n < 0 && errno == EINTR { continue } else { break }
+        }
+        precondition(filled == 8, "short read from /dev/urandom")
+        return value
+    }
+
     static func monotonicNow() -> Instant {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

@@ -101,6 +101,8 @@ public final class KernelPlatform: Platform {
 
     public func now() -> Instant { Clock.now() }
 
+    public func randomBits() -> UInt64 { Entropy.next() }
+
     public var commandLine: String { Kernel.bootInfo.commandLine }
 
     public func exit(status: Int32) -> Never { Kernel.exit(status: status) }

@@ -80,6 +80,9 @@ public protocol Platform: AnyObject {
     func wait(until deadline: Instant?)
     /// The kernel command line (or the hosted process's equivalent).
     var commandLine: String { get }
+    /// 64 unpredictable bits, for keys the stack must keep secret (TCP ISNs and SYN cookies,
+    /// RFC 6528): RDSEED/RDRAND or TSC jitter on the kernel, getrandom(2) on Linux.
+    func randomBits() -> UInt64
     /// Stops the machine with `status`.
     func exit(status: Int32) -> Never
 }

@@ -28,6 +28,17 @@ public final class NetworkStack {
     /// Connections, listeners and TCP's clock (TCP/TCPLayer.swift).
     var tcp: TCPTables
 
+    /// A stack whose secrets (the TCP ISN and SYN-cookie key) come from `platform`'s entropy,
+    /// unless `configuration` already sets them. Applications use this one.
+    public convenience init(platform: some Platform, configuration: StackConfiguration = StackConfiguration()) {
+        var configuration = configuration
+        if configuration.tcpSecret == TCPSecret(0, 0) {
+            configuration.tcpSecret = TCPSecret(platform.randomBits(), platform.randomBits())
+        }
+        self.init(configuration: configuration)
+    }
+
+    /// A stack with exactly `configuration` (tests: a fixed TCP secret makes runs repeatable).
     public init(configuration: StackConfiguration = StackConfiguration()) {
         self.configuration = configuration
         reassembly = ReassemblyBuffer(timeout: configuration.reassemblyTimeout,

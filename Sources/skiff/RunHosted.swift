@@ -101,7 +101,7 @@ struct RunHosted: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         let platform = HostedPlatform(devices: [device])
-        let stack = NetworkStack()
+        let stack = NetworkStack(platform: platform)
         if !quiet {
             stack.log = { line in platform.write(console: line + "\n") }
         }

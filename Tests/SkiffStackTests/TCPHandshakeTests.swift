@@ -338,6 +338,29 @@ final class TCPHandshakeTests: XCTestCase {
         withExtendedLifetime(accepted) {}
     }
 
+    func testSynReceivedAckDroppedWhileAcceptQueueFull() throws {
+        // Two SYNs pass while the queue has room; the second handshake's ACK arrives when the
+        // first connection fills the backlog: it is dropped (no RST), the connection stays in
+        // SYN-RECEIVED, and the peer's retransmitted ACK completes it once the first is accepted.
+        let peer = TCPPeerHarness()
+        let listener = try peer.stack.listen(port: 80, backlog: 1)
+        peer.send(sourcePort: 40000, seq: 1000, flags: .syn)
+        peer.send(sourcePort: 40001, seq: 5000, flags: .syn)
+        let first = try XCTUnwrap(peer.stack.tcp.connections.values.first { $0.tuple.remotePort == 40000 })
+        let second = try XCTUnwrap(peer.stack.tcp.connections.values.first { $0.tuple.remotePort == 40001 })
+        peer.send(sourcePort: 40000, seq: 1001, ack: (first.iss + 1).rawValue, flags: .ack)
+        XCTAssertEqual(listener.pendingCount, 1)
+        let dropped = peer.send(sourcePort: 40001, seq: 5001, ack: (second.iss + 1).rawValue, flags: .ack)
+        XCTAssertFalse(dropped.contains { $0.flags.contains(.rst) }, "a full accept queue must not reset")
+        XCTAssertEqual(second.state, .synReceived)
+        XCTAssertEqual(peer.stack.statistics.tcpListenOverflows, 1)
+        let accepted = try XCTUnwrap(listener.acceptConnection())
+        peer.send(sourcePort: 40001, seq: 5001, ack: (second.iss + 1).rawValue, flags: .ack)
+        XCTAssertEqual(second.state, .established)
+        XCTAssertEqual(listener.acceptConnection()?.remotePort, 40001)
+        withExtendedLifetime(accepted) {}
+    }
+
     func testClosingListenerResetsUnacceptedConnections() throws {
         let peer = TCPPeerHarness()
         let listener = try peer.stack.listen(port: 80)

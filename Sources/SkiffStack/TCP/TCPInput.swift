@@ -109,6 +109,13 @@ extension TCPControlBlock {
                 stack.tcpSendReset(tuple: tuple, seq: seg.ack, ack: nil, now: now)
                 return
             }
+            // A full accept queue drops the completing ACK and stays in SYN-RECEIVED, as Linux
+            // does (tcp_abort_on_overflow = 0): the peer's next segment, or our SYN-ACK
+            // retransmission, completes the handshake once the application has accepted.
+            if let endpoint = listener, !endpoint.isClosed, endpoint.acceptQueue.count >= endpoint.backlog {
+                stack.statistics.tcpListenOverflows += 1
+                return
+            }
             sndWnd = Int(seg.window) << Int(options.sendScale)
             maxSndWnd = max(maxSndWnd, sndWnd)
             sndWl1 = seg.seq

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# integration-timeout: 480
+# Examples/web as a booted kernel: Skiff's TCP and HTTP server under QEMU, reached two ways:
+#   1. through QEMU's user-mode network (restrict=on) with a host port forwarded on 127.0.0.1,
+#      the way `make demo` runs it: pages, ETag/If-None-Match, JSON, 404, HEAD, keep-alive and
+#      pipelined requests on one connection;
+#   2. on a TAP device in a network namespace made here (198.18.0.0/24), by Linux's own TCP:
+#      200 sequential requests and 50 concurrent connections, all answered.
+source "$(dirname "$0")/common.bash"
+require_root
+require_commands ip curl python3 qemu-system-x86_64
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+QEMU_PID=""
+SERIAL="$WORKDIR/serial.log"
+stop_qemu() {
+    if [[ -n "$QEMU_PID" ]] && running "$QEMU_PID"; then
+        kill -TERM "$QEMU_PID" 2>/dev/null || true
+        for _ in $(seq 50); do running "$QEMU_PID" || break; sleep 0.1; done
+        running "$QEMU_PID" && kill -KILL "$QEMU_PID" 2>/dev/null
+    fi
+    [[ -n "$QEMU_PID" ]] && wait "$QEMU_PID" 2>/dev/null || true
+    QEMU_PID=""
+}
+finish() {
+    local status=$?
+    stop_qemu
+    if [[ $status -ne 0 && $status -ne 77 && -s "$SERIAL" ]]; then
+        echo "--- guest console (last 30 lines) ---"
+        tail -n 30 "$SERIAL"
+    fi
+    (exit "$status")
+    cleanup
+}
+trap finish EXIT
+
+wait_for_console() {  # wait_for_console LINE
+    for _ in $(seq 300); do
+        grep -q "$1" "$SERIAL" 2>/dev/null && return 0
+        running "$QEMU_PID" || fail "QEMU exited during boot"
+        sleep 0.1
+    done
+    fail "no '$1' on the console within 30 s"
+}
+
+log "building Examples/web"
+"$SKIFF" build "$root/Examples/web" --output "$WORKDIR/web.elf" >"$WORKDIR/build.log" 2>&1 \
+    || { cat "$WORKDIR/build.log"; fail "skiff build Examples/web"; }
+
+# 1. User-mode network with a forwarded port on a free loopback port.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+: >"$SERIAL"
+"$SKIFF" run qemu "$WORKDIR/web.elf" --accel tcg --user-net "hostfwd=tcp:127.0.0.1:$port-:80" \
+    --append "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off" --serial "$SERIAL" >"$WORKDIR/skiff.log" 2>&1 &
+QEMU_PID=$!
+wait_for_console '^http: tcp port 80'
+base="http://127.0.0.1:$port"
+page=""
+for _ in $(seq 20); do
+    page=$(curl -sS -m 5 -D "$WORKDIR/headers" "$base/" 2>/dev/null) && break
+    sleep 0.5
+done
+grep -q '<h1>Hello from Skiff</h1>' <<<"$page" || fail "GET / did not return the page: $page"
+grep -qi '^content-type: text/html' "$WORKDIR/headers" || fail "GET /: no text/html Content-Type"
+etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\(".*"\).*$/\1/p' "$WORKDIR/headers" | tr -d '\r')
+[[ -n "$etag" ]] || fail "GET /: no ETag"
+code=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/")
+[[ $code == 304 ]] || fail "If-None-Match $etag gave $code, not 304"
+json=$(curl -sS -m 5 "$base/api/status")
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["service"]=="skiff-web" and d["requests"]>=1' "$json" \
+    || fail "/api/status is not the expected JSON: $json"
+code=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$base/no/such/page")
+[[ $code == 404 ]] || fail "a missing page gave $code, not 404"
+head=$(curl -sS -m 5 -I "$base/style.css" | tr -d '\r')
+grep -q '^HTTP/1.1 200' <<<"$head" && grep -qi '^content-length: [1-9]' <<<"$head" || fail "HEAD /style.css: $head"
+# Keep-alive: curl reuses one connection for several URLs; pipelining: three requests in one write.
+reuse=$(curl -sS -m 10 -v "$base/" "$base/style.css" "$base/api/status" 2>&1 >/dev/null | grep -c 'Re-using existing connection' || true)
+((reuse >= 2)) || fail "curl did not reuse the keep-alive connection (re-used $reuse times)"
+python3 - "$port" <<'PY' || fail "pipelined requests"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /api/status HTTP/1.1\r\nHost: t\r\n\r\nGET /style.css HTTP/1.1\r\nHost: t\r\n\r\n"
+          b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+# Walk the responses by their Content-Length (bodies need not end in CRLF).
+statuses = []
+while data:
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    statuses.append(lines[0].split(b" ")[1])
+    length = int(next(l.split(b":")[1] for l in lines if l.lower().startswith(b"content-length:")))
+    data = rest[length:]
+if statuses != [b"200", b"200", b"404"]:
+    print("pipelined responses:", statuses)
+    sys.exit(1)
+PY
+log "user-mode network: page, 304 via If-None-Match, JSON, 404, HEAD, keep-alive and pipelining work"
+stop_qemu
+
+# 2. A TAP device in a namespace: Linux's TCP against Skiff's.
+NS="skf-it-kernel-web-$$"
+ip netns add "$NS"
+in_ns ip link set lo up
+in_ns ip tuntap add dev tap0 mode tap
+in_ns ip addr add 198.18.0.1/24 dev tap0
+in_ns ip link set tap0 up
+: >"$SERIAL"
+ip netns exec "$NS" "$SKIFF" run qemu "$WORKDIR/web.elf" --accel tcg --tap tap0 \
+    --append "ip=198.18.0.10::198.18.0.1:255.255.255.0::eth0:off" --serial "$SERIAL" >"$WORKDIR/skiff.log" 2>&1 &
+QEMU_PID=$!
+wait_for_console '^http: tcp port 80'
+for _ in $(seq 20); do in_ns curl -sS -m 5 -o /dev/null http://198.18.0.10/ 2>/dev/null && break; sleep 0.5; done
+in_ns timeout 120 python3 - <<'PY' || fail "requests over the TAP device"
+import socket, threading, sys
+address = ("198.18.0.10", 80)
+def get(path, sock=None):
+    own = sock is None
+    if own:
+        sock = socket.create_connection(address, timeout=10)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n{'Connection: close' if own else ''}\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    if own:
+        sock.close()
+    return head.split(b" ")[1], body
+# 200 sequential requests on one keep-alive connection.
+s = socket.create_connection(address, timeout=10)
+for i in range(200):
+    status, body = get("/index.html", s)
+    assert status == b"200" and b"Hello from Skiff" in body, (i, status)
+s.close()
+# 50 concurrent connections, each fetching twice.
+errors = []
+def worker(n):
+    try:
+        for _ in range(2):
+            status, body = get("/api/status")
+            assert status == b"200" and b"skiff-web" in body
+    except Exception as e:
+        errors.append(f"{n}: {e!r}")
+threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+for t in threads: t.start()
+for t in threads: t.join()
+if errors:
+    print(len(errors), "failures, first:", errors[:3])
+    sys.exit(1)
+print("200 keep-alive requests and 100 requests over 50 concurrent connections answered")
+PY
+pass "Examples/web serves pages, 304s, JSON and 404s through QEMU's user network and a TAP device (keep-alive, pipelining, 50 concurrent connections)"
