@@ -3,16 +3,21 @@
 FUZZ_SECONDS ?= 15
 export FUZZ_SECONDS
 
-.PHONY: all build demo demo-hosted test unit embedded fuzz integration bench clean
+.PHONY: all build demo demo-ping demo-hosted test unit embedded fuzz integration bench clean
 
 all: build
 
 build:
 	swift build
 
-# Examples/ping built into a kernel and booted under QEMU on a TAP device in a network namespace:
-# 3 pings, one UDP echo, then it runs until Ctrl-C.
+# Examples/web built into a kernel and booted under QEMU with 127.0.0.1:8080 forwarded to it:
+# fetches a page, says how to reach it, then runs until Ctrl-C (DEMO_PORT=NNNN for another port).
 demo:
+	Scripts/demo-web.sh
+
+# Examples/ping booted under QEMU on a TAP device in a network namespace (root): 3 pings, one UDP
+# echo, then it runs until Ctrl-C.
+demo-ping:
 	Scripts/demo.sh kernel
 
 # The same with the stack as a Linux process (hosted mode).

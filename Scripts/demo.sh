@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: builds Examples/ping into a kernel and boots it under QEMU (`skiff run qemu`) with a
+# `make demo-ping`: builds Examples/ping into a kernel and boots it under QEMU (`skiff run qemu`) with a
 # virtio-net NIC on a TAP device inside a fresh network namespace, pings it, echoes one UDP
 # datagram through it, shows how to reach it, and keeps running until Ctrl-C.
 # `make demo-hosted` (Scripts/demo.sh hosted) does the same with the stack as a Linux process.
