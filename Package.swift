@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform"]),
         // Deploy backends, hosted only (may use Foundation): one file per hypervisor (QEMU today).
         .target(name: "SkiffDeploy", dependencies: ["SkiffWire"]),
+        // Skiff's BIOS boot loader, assembled on the host as data (x86 hosts only), and the raw
+        // and ISO image writers that carry it; hosted only.
+        .target(name: "SkiffBootLoader"),
+        .target(name: "SkiffImage", dependencies: ["SkiffBootLoader"]),
         // Kernel: boot code and C shims (empty on Linux hosts), and the Swift kernel, whose hardware
         // parts are `#if os(none)`; the rest (boot information, allocators) is tested on the host.
         .target(name: "SkiffKernelC"),
@@ -37,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices", "SkiffHosted", "SkiffConfig", "SkiffDeploy",
+                "SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices", "SkiffHosted", "SkiffConfig", "SkiffDeploy", "SkiffImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +57,7 @@ let package = Package(
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffConfig"]),
         .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffHosted"]),
         .testTarget(name: "SkiffDeployTests", dependencies: ["SkiffWire", "SkiffDeploy"]),
+        .testTarget(name: "SkiffImageTests", dependencies: ["SkiffImage"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,7 +1,16 @@
 import ArgumentParser
 import Foundation
+import SkiffImage
 
 extension BootEntries: ExpressibleByArgument {}
+
+/// What `skiff build` writes: the kernel ELF, or a BIOS-bootable image carrying Skiff's own boot
+/// loader with the ELF inside (SkiffImage).
+enum ImageFormat: String, CaseIterable, ExpressibleByArgument {
+    case elf, raw, iso
+
+    var fileExtension: String { self == .raw ? "img" : rawValue }
+}
 
 /// `skiff build <app dir>`: builds an application folder (a main.swift and any other Swift files)
 /// into a bootable kernel ELF and prints its size.
@@ -16,14 +25,29 @@ struct Build: ParsableCommand {
             The default kernel has every NIC driver (virtio-net, vmxnet3, e1000), so one image \
             runs on QEMU/KVM, VMware and e1000 hypervisors. --drivers keeps only the named ones: \
             the others are compiled out (-D SKIFF_NO_<NAME>) and the linker drops their code.
+
+            --format raw writes a disk image (boot it as an IDE/SATA/SCSI disk) and --format iso \
+            an El Torito CD image; both carry Skiff's BIOS boot loader, which loads the ELF through \
+            its multiboot header and passes --cmdline and each --module "FILE[ ARGS]" to it.
             """
     )
 
     @Argument(help: "The application folder (it holds main.swift).")
     var appDirectory: String
 
-    @Option(name: .shortAndLong, help: "Where to write the ELF (default: <scratch>/<app>.elf).")
+    @Option(name: .shortAndLong, help: "Where to write the ELF or image (default: <scratch>/<app>.elf, .img or .iso).")
     var output: String?
+
+    @Option(help: "What to write: elf (the kernel), raw (a BIOS-bootable disk image) or iso (an El Torito CD image).")
+    var format: ImageFormat = .elf
+
+    @Option(help: "The kernel command line the image's boot loader passes (raw and iso).")
+    var cmdline: String?
+
+    @Option(name: .customLong("module"), help: ArgumentHelp(
+        "A file for the image's boot loader to load as a multiboot module (raw and iso; repeatable).",
+        valueName: "FILE[ ARGS]"))
+    var modules: [String] = []
 
     @Option(help: "Boot entries to include: both, multiboot or pvh (single-entry builds are for testing).")
     var boot: BootEntries = .both
@@ -47,10 +71,39 @@ struct Build: ParsableCommand {
         let current = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let selected = try drivers.map { text throws(CLIError) in try NICDriver.parseList(text) } ?? NICDriver.allCases
         func resolve(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: current).standardizedFileURL }
+        // Image options are checked before the (slow) kernel build.
+        let imageRequest = try checkedImageRequest()
         let request = KernelBuildRequest(
-            appDirectory: resolve(appDirectory), output: output.map(resolve), bootEntries: boot,
+            appDirectory: resolve(appDirectory), output: format == .elf ? output.map(resolve) : nil, bootEntries: boot,
             release: !debug, keepDebugInfo: keepDebugInfo, drivers: selected, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
         let result = try KernelBuilder(request: request).build()
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
+        if let imageRequest {
+            let path = output.map(resolve) ?? result.elf.deletingPathExtension().appendingPathExtension(format.fileExtension)
+            let layout = try KernelBuilder.writeImage(format, kernel: result.elf, commandLine: imageRequest.commandLine,
+                                                      modules: imageRequest.modules, appName: result.appName, to: path)
+            print("\(result.appName): \(format.rawValue) image, \(layout.totalBytes) bytes, \(path.path)")
+        }
+    }
+
+    /// The command line and modules for --format raw|iso (nil for an ELF), checked: module files
+    /// exist, the command line and strings fit the image header.
+    private func checkedImageRequest() throws(CLIError) -> (commandLine: String, modules: [ModuleFile])? {
+        guard format != .elf else {
+            if cmdline != nil || !modules.isEmpty {
+                throw .usage("--cmdline and --module need --format raw or iso (an ELF gets them from its loader: QEMU -append/-initrd, GRUB)")
+            }
+            return nil
+        }
+        guard boot != .pvh else {
+            throw .usage("--format \(format.rawValue) boots through the multiboot header: use --boot both or multiboot")
+        }
+        do {
+            let files = try modules.map { argument throws(ImageError) in try ModuleFile(argument: argument) }
+            try ImageHeader.check(commandLine: cmdline ?? "", moduleStrings: files.map(\.string))
+            return (cmdline ?? "", files)
+        } catch {
+            throw .usage(error.description)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SkiffImage
 
 // Building an application into a bootable kernel ELF (DESIGN.md, "Where the kernel's executable
 // lives"): the kernel is library targets of the Skiff package; the application's executable lives
@@ -119,6 +120,24 @@ struct KernelBuilder {
         let image = try KernelImage(bytes)
         try image.check(expecting: request.bootEntries)
         return KernelBuildResult(elf: output, size: bytes.count, appName: appName, image: image)
+    }
+
+    // MARK: Images
+
+    /// Writes the kernel at `kernel` into a raw disk or ISO image (SkiffImage) at `path`.
+    static func writeImage(_ format: ImageFormat, kernel: URL, commandLine: String, modules: [ModuleFile],
+                           appName: String, to path: URL) throws -> ImageLayout {
+        do {
+            let payload = try ImagePayload(kernelFile: [UInt8](try Data(contentsOf: kernel)), commandLine: commandLine, modules: modules)
+            try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+            switch format {
+            case .raw: return try RawImage.write(payload, to: path.path)
+            case .iso: return try ISOImage.write(payload, to: path.path, volumeIdentifier: appName, date: ISOImage.buildDate())
+            case .elf: preconditionFailure("an ELF is not an image")
+            }
+        } catch let error as ImageError {
+            throw KernelBuildError(description: error.description)
+        }
     }
 
     // MARK: Finding things
