@@ -11,108 +11,23 @@
 # Every network lives in a namespace made here (198.18.0.0/24, 198.18.1.0/24, 198.18.2.0/24); QEMU
 # runs inside it through `skiff run qemu`, is stopped by its PID, and the namespace is deleted on
 # every exit path.
-#
-# Variables: SKIFF (the skiff binary), SKIFF_SCRATCH (passed as `skiff build --scratch-path`;
-# default: none, i.e. <root>/.build-kernel), SKIFF_ROOT (passed as `--skiff-root`; default: the
-# checkout this script is in).
+# Variables: see kernel.bash.
 source "$(dirname "$0")/common.bash"
 require_root
 require_commands ip ping python3 qemu-system-x86_64
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-: "${SKIFF_SCRATCH:=}"
-: "${SKIFF_ROOT:=}"
-QEMU_PID=""
-SERIAL="$WORKDIR/serial.log"
+source "$(dirname "$0")/kernel.bash"
 NET0=198.18.0 NET1=198.18.1 NET2=198.18.2
 
-stop_qemu() {
-    if [[ -n "$QEMU_PID" ]] && running "$QEMU_PID"; then
-        kill -TERM "$QEMU_PID" 2>/dev/null || true
-        for _ in $(seq 50); do running "$QEMU_PID" || break; sleep 0.1; done
-        running "$QEMU_PID" && kill -KILL "$QEMU_PID" 2>/dev/null
-    fi
-    [[ -n "$QEMU_PID" ]] && wait "$QEMU_PID" 2>/dev/null || true
-    QEMU_PID=""
-}
-finish() {
-    local status=$?
-    stop_qemu
-    if [[ $status -ne 0 && $status -ne 77 && -s "$SERIAL" ]]; then
-        echo "--- guest console (last 30 lines) ---"
-        tail -n 30 "$SERIAL"
-    fi
-    (exit "$status")
-    cleanup  # common.bash: deletes the namespace and the work folder
-}
-trap finish EXIT
-
-build() {  # build OUTPUT EXTRA-FLAGS...
-    local output=$1
-    shift
-    local flags=()
-    [[ -n "$SKIFF_SCRATCH" ]] && flags+=(--scratch-path "$SKIFF_SCRATCH")
-    [[ -n "$SKIFF_ROOT" ]] && flags+=(--skiff-root "$SKIFF_ROOT")
-    "$SKIFF" build "$root/Examples/ping" --output "$output" "${flags[@]}" "$@" >>"$WORKDIR/build.log" 2>&1 \
-        || { cat "$WORKDIR/build.log"; fail "skiff build Examples/ping $*"; }
-}
 log "building Examples/ping with every driver and with --drivers virtio"
-build "$WORKDIR/ping.elf"
-build "$WORKDIR/ping-virtio.elf" --drivers virtio
-
-NS="skf-it-kernel-nics-$$"
-ip netns add "$NS"
-in_ns ip link set lo up
-for index in 0 1 2; do
-    in_ns ip tuntap add dev "tap$index" mode tap
-    in_ns ip addr add "198.18.$index.1/24" dev "tap$index"
-    in_ns ip link set "tap$index" up
-done
-
-# boot KERNEL CMDLINE SKIFF-RUN-FLAGS...: starts `skiff run qemu` in the namespace and waits for
-# the guest's `echo:` line.
-boot() {
-    local kernel=$1 cmdline=$2
-    shift 2
-    : >"$SERIAL"
-    ip netns exec "$NS" "$SKIFF" run qemu "$kernel" --accel tcg --append "$cmdline" --serial "$SERIAL" "$@" \
-        >"$WORKDIR/skiff.log" 2>&1 &
-    QEMU_PID=$!
-    for _ in $(seq 300); do
-        grep -q '^echo: udp port 7' "$SERIAL" 2>/dev/null && return 0
-        running "$QEMU_PID" || { cat "$WORKDIR/skiff.log"; fail "QEMU exited during boot ($*)"; }
-        sleep 0.1
-    done
-    fail "no 'echo:' line within 30 s ($*)"
-}
-
-# warm_up WHAT ADDRESS: the first frames through a fresh TCG guest wait for code translation.
-warm_up() {
-    for _ in $(seq 20); do
-        in_ns ping -c 1 -W 1 -q "$2" >/dev/null 2>&1 && return 0
-    done
-    fail "$1: $2 never answered a ping"
-}
-
-# ping_ok WHAT ADDRESS COUNT SIZE: COUNT pings of SIZE bytes, 20 ms apart, all answered; sets RTT
-# to the average round trip in ms.
-ping_ok() {
-    local what=$1 address=$2 count=$3 size=$4 output
-    output=$(in_ns ping -c "$count" -s "$size" -i 0.02 -W 2 -q "$address" 2>&1) || true
-    grep -q " $count received, 0% packet loss" <<<"$output" \
-        || fail "$what: $count pings of $size bytes to $address: $(grep loss <<<"$output")"
-    RTT=$(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$output")
-    log "$what: $count/$count pings of $size bytes to $address answered (average $RTT ms)"
-}
-
-console_has() {  # console_has WHAT PATTERN
-    grep -q -- "$2" <(tr -d '\r' <"$SERIAL") || fail "$1: the console lacks /$2/"
-}
+build_example ping "$WORKDIR/ping.elf"
+build_example ping "$WORKDIR/ping-virtio.elf" --drivers virtio
+make_namespace 3
 
 # 1. One NIC of each model, through `skiff run qemu --nic`.
 summary=()
 for model in vmxnet3 e1000; do
-    boot "$WORKDIR/ping.elf" "skiff.verbose ip=$NET0.10::$NET0.1:255.255.255.0::eth0:off" --tap tap0 --nic "$model"
+    boot_in_ns "$WORKDIR/ping.elf" "skiff.verbose ip=$NET0.10::$NET0.1:255.255.255.0::eth0:off" '^echo: udp port 7' --tap tap0 --nic "$model"
     console_has "$model" "^skiff: eth0 $model 00:0[0-9a-f].0 mac 52:54:00:12:34:50 "
     console_has "$model" "^net: eth0 $NET0.10/24 mtu 1500 mac 52:54:00:12:34:50$"
     warm_up "$model" "$NET0.10"
@@ -130,9 +45,9 @@ for model in vmxnet3 e1000; do
 done
 
 # 2. Three NICs of three models on three subnets, one kernel.
-boot "$WORKDIR/ping.elf" \
+boot_in_ns "$WORKDIR/ping.elf" \
     "skiff.verbose ip=$NET0.10::$NET0.1:255.255.255.0::eth0:off ip=$NET1.10:::255.255.255.0::eth1:off ip=$NET2.10:::255.255.255.0::eth2:off" \
-    --tap tap0 --tap tap1 --tap tap2 --nic virtio --nic vmxnet3 --nic e1000
+    '^echo: udp port 7' --tap tap0 --tap tap1 --tap tap2 --nic virtio --nic vmxnet3 --nic e1000
 console_has "mixed" "^skiff: eth0 virtio-net .* mac 52:54:00:12:34:50 MSI-X"
 console_has "mixed" "^skiff: eth1 vmxnet3 .* mac 52:54:00:12:34:51 MSI-X"
 console_has "mixed" "^skiff: eth2 e1000 .* mac 52:54:00:12:34:52 INTx line"
@@ -144,8 +59,8 @@ done
 stop_qemu
 
 # 3. A virtio-only build does not start the e1000 next to its virtio NIC.
-boot "$WORKDIR/ping-virtio.elf" "skiff.verbose ip=$NET0.10::$NET0.1:255.255.255.0::eth0:off" \
-    --tap tap0 --tap tap1 --nic virtio --nic e1000
+boot_in_ns "$WORKDIR/ping-virtio.elf" "skiff.verbose ip=$NET0.10::$NET0.1:255.255.255.0::eth0:off" \
+    '^echo: udp port 7' --tap tap0 --tap tap1 --nic virtio --nic e1000
 console_has "--drivers virtio" "^skiff: drivers virtio-net$"
 console_has "--drivers virtio" "^skiff: eth0 virtio-net "
 grep -q '^skiff: eth1 ' <(tr -d '\r' <"$SERIAL") && fail "--drivers virtio: the e1000 was started as eth1"

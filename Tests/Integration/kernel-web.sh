@@ -10,42 +10,10 @@ source "$(dirname "$0")/common.bash"
 require_root
 require_commands ip curl python3 qemu-system-x86_64
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-QEMU_PID=""
-SERIAL="$WORKDIR/serial.log"
-stop_qemu() {
-    if [[ -n "$QEMU_PID" ]] && running "$QEMU_PID"; then
-        kill -TERM "$QEMU_PID" 2>/dev/null || true
-        for _ in $(seq 50); do running "$QEMU_PID" || break; sleep 0.1; done
-        running "$QEMU_PID" && kill -KILL "$QEMU_PID" 2>/dev/null
-    fi
-    [[ -n "$QEMU_PID" ]] && wait "$QEMU_PID" 2>/dev/null || true
-    QEMU_PID=""
-}
-finish() {
-    local status=$?
-    stop_qemu
-    if [[ $status -ne 0 && $status -ne 77 && -s "$SERIAL" ]]; then
-        echo "--- guest console (last 30 lines) ---"
-        tail -n 30 "$SERIAL"
-    fi
-    (exit "$status")
-    cleanup
-}
-trap finish EXIT
-
-wait_for_console() {  # wait_for_console LINE
-    for _ in $(seq 300); do
-        grep -q "$1" "$SERIAL" 2>/dev/null && return 0
-        running "$QEMU_PID" || fail "QEMU exited during boot"
-        sleep 0.1
-    done
-    fail "no '$1' on the console within 30 s"
-}
+source "$(dirname "$0")/kernel.bash"
 
 log "building Examples/web"
-"$SKIFF" build "$root/Examples/web" --output "$WORKDIR/web.elf" >"$WORKDIR/build.log" 2>&1 \
-    || { cat "$WORKDIR/build.log"; fail "skiff build Examples/web"; }
+build_example web "$WORKDIR/web.elf"
 
 # 1. User-mode network with a forwarded port on a free loopback port.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -53,7 +21,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "$SKIFF" run qemu "$WORKDIR/web.elf" --accel tcg --user-net "hostfwd=tcp:127.0.0.1:$port-:80" \
     --append "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off" --serial "$SERIAL" >"$WORKDIR/skiff.log" 2>&1 &
 QEMU_PID=$!
-wait_for_console '^http: tcp port 80'
+wait_for_console '^http: tcp port 80' "user network"
 base="http://127.0.0.1:$port"
 page=""
 for _ in $(seq 20); do
@@ -103,17 +71,8 @@ log "user-mode network: page, 304 via If-None-Match, JSON, 404, HEAD, keep-alive
 stop_qemu
 
 # 2. A TAP device in a namespace: Linux's TCP against Skiff's.
-NS="skf-it-kernel-web-$$"
-ip netns add "$NS"
-in_ns ip link set lo up
-in_ns ip tuntap add dev tap0 mode tap
-in_ns ip addr add 198.18.0.1/24 dev tap0
-in_ns ip link set tap0 up
-: >"$SERIAL"
-ip netns exec "$NS" "$SKIFF" run qemu "$WORKDIR/web.elf" --accel tcg --tap tap0 \
-    --append "ip=198.18.0.10::198.18.0.1:255.255.255.0::eth0:off" --serial "$SERIAL" >"$WORKDIR/skiff.log" 2>&1 &
-QEMU_PID=$!
-wait_for_console '^http: tcp port 80'
+make_namespace 1
+boot_in_ns "$WORKDIR/web.elf" "ip=198.18.0.10::198.18.0.1:255.255.255.0::eth0:off" '^http: tcp port 80' --tap tap0
 for _ in $(seq 20); do in_ns curl -sS -m 5 -o /dev/null http://198.18.0.10/ 2>/dev/null && break; sleep 0.5; done
 in_ns timeout 120 python3 - <<'PY' || fail "requests over the TAP device"
 import socket, threading, sys
