@@ -9,20 +9,30 @@ import SkiffHosted
 ///   route: 198.18.0.0/24 dev tap0
 ///   route: default via 198.18.0.1 dev tap0
 ///   echo: udp port 7
+///   echo: tcp port 7
+///   http: tcp port 80
 ///   counters: tap0 rx 12 frames 1500 bytes, tx 12 frames 1500 bytes, rx dropped 0, ...
 enum HostedReport {
     /// The configuration as the stack applied it (read back from the stack, not from the flags):
     /// the `net:` and `route:` lines of `ConfigurationReport`, which the kernel prints too, then
-    /// the echo service's line.
-    static func configuration(stack: NetworkStack, echoPort: UInt16?) -> [String] {
+    /// one line per service.
+    static func configuration(stack: NetworkStack, echoPort: UInt16?, tcpEchoPort: UInt16? = nil,
+                              httpPort: UInt16? = nil) -> [String] {
         var lines = ConfigurationReport.lines(stack)
         if let echoPort {
             lines.append("echo: udp port \(echoPort)")
         }
+        if let tcpEchoPort {
+            lines.append("echo: tcp port \(tcpEchoPort)")
+        }
+        if let httpPort {
+            lines.append("http: tcp port \(httpPort)")
+        }
         return lines
     }
 
-    static func counters(stack: NetworkStack, devices: [TapDevice], echo: UDPEchoService?) -> [String] {
+    static func counters(stack: NetworkStack, devices: [TapDevice], echo: UDPEchoService?,
+                         tcpEcho: TCPEchoService? = nil, server: HTTPServer? = nil) -> [String] {
         var lines: [String] = []
         for device in devices {
             let s = device.statistics
@@ -36,6 +46,19 @@ enum HostedReport {
             let s = echo.statistics
             lines.append("counters: echo \(s.echoed) datagrams \(s.bytes) bytes, \(s.failed) failed")
         }
+        if let tcpEcho {
+            let s = tcpEcho.statistics
+            lines.append("counters: tcp-echo \(s.accepted) connections \(s.bytes) bytes, \(s.closed) closed"
+                + ", \(s.resets) reset, \(s.idleTimeouts) idle timeouts, \(s.openConnections) open")
+        }
+        if let server {
+            let s = server.statistics
+            lines.append("counters: http \(s.accepted) connections \(s.requests) requests"
+                + ", 2xx \(s.responses(class: 2)), 3xx \(s.responses(class: 3)), 4xx \(s.responses(class: 4))"
+                + ", 5xx \(s.responses(class: 5)), \(s.resets) reset, \(s.openConnections) open")
+        }
+        // Every connection the stack still holds, TIME-WAIT included.
+        lines.append("counters: tcp \(stack.tcpConnectionCount) connections")
         return lines
     }
 

@@ -5,15 +5,17 @@ import SkiffStack
 import SkiffServices
 import SkiffHosted
 
-/// `skiff run hosted`: the stack and the UDP echo service as a Linux process on a TAP device.
+/// `skiff run hosted`: the stack, the UDP and TCP echo services and optionally the demo web site
+/// as a Linux process on a TAP device.
 struct RunHosted: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hosted",
         abstract: "Run the stack as a Linux process on a TAP device.",
         discussion: """
             Opens (creating if needed) the TAP device, gives the stack the addresses and routes \
-            asked for, answers ping and ARP, and echoes UDP datagrams (RFC 862). Prints the \
-            applied configuration, logs stack events, and on SIGINT or SIGTERM prints its \
+            asked for, answers ping and ARP, echoes UDP datagrams and TCP streams (RFC 862), and \
+            with --http-port serves the demo site of Examples/web (pages, /api/status, /bytes/N). \
+            Prints the applied configuration, logs stack events, and on SIGINT or SIGTERM prints its \
             counters and exits 0. Needs root or CAP_NET_ADMIN.
 
             Example (the Linux side is 198.18.0.1/24 on tap0):
@@ -39,6 +41,12 @@ struct RunHosted: ParsableCommand {
     @Option(name: .customLong("echo-port"), help: ArgumentHelp("The UDP echo service's port; 0 turns it off.", valueName: "port"))
     var echoPort: String = "7"
 
+    @Option(name: .customLong("tcp-echo-port"), help: ArgumentHelp("The TCP echo service's port; 0 turns it off.", valueName: "port"))
+    var tcpEchoPort: String = "7"
+
+    @Option(name: .customLong("http-port"), help: ArgumentHelp("Serve the demo site (as Examples/web does) on this TCP port; 0 (the default) turns it off.", valueName: "port"))
+    var httpPort: String = "0"
+
     @Flag(name: .customLong("quiet"), help: "Do not log stack events (configuration and counters are still printed).")
     var quiet = false
 
@@ -50,6 +58,8 @@ struct RunHosted: ParsableCommand {
         var mtu: Int
         var mac: MACAddress?
         var echoPort: UInt16
+        var tcpEchoPort: UInt16
+        var httpPort: UInt16
     }
 
     func settings() throws(CLIError) -> Settings {
@@ -88,8 +98,15 @@ struct RunHosted: ParsableCommand {
         }
         let port = try FlagValues.integer(echoPort, flag: "--echo-port", in: 0...65_535,
                                           meaning: "a UDP port", note: "0 turns the echo service off")
+        let tcpPort = try FlagValues.integer(tcpEchoPort, flag: "--tcp-echo-port", in: 0...65_535,
+                                             meaning: "a TCP port", note: "0 turns the TCP echo service off")
+        let webPort = try FlagValues.integer(httpPort, flag: "--http-port", in: 0...65_535,
+                                             meaning: "a TCP port", note: "0 turns the web site off")
+        if tcpPort != 0 && tcpPort == webPort {
+            throw .usage("--http-port \(httpPort): the TCP echo service already uses that port (--tcp-echo-port)")
+        }
         return Settings(tap: tap, addresses: cidrs, gateway: gatewayAddress, mtu: mtuValue,
-                        mac: macValue, echoPort: UInt16(port))
+                        mac: macValue, echoPort: UInt16(port), tcpEchoPort: UInt16(tcpPort), httpPort: UInt16(webPort))
     }
 
     func run() throws {
@@ -101,7 +118,7 @@ struct RunHosted: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         let platform = HostedPlatform(devices: [device])
-        let stack = NetworkStack(platform: platform)
+        let stack = NetworkStack(platform: platform, configuration: RunHosted.stackConfiguration)
         if !quiet {
             stack.log = { line in platform.write(console: line + "\n") }
         }
@@ -122,7 +139,35 @@ struct RunHosted: ParsableCommand {
             echo?.log = { line in platform.write(console: line + "\n") }
         }
 
-        for line in HostedReport.configuration(stack: stack, echoPort: echo?.port) {
+        var tcpEcho: TCPEchoService? = nil
+        if settings.tcpEchoPort != 0 {
+            do {
+                tcpEcho = try TCPEchoService(stack: stack, port: settings.tcpEchoPort, backlog: 128,
+                                             maxConnections: RunHosted.maxEchoConnections)
+            } catch {
+                throw CLIError.failure("--tcp-echo-port \(settings.tcpEchoPort): cannot listen on the TCP port")
+            }
+            tcpEcho?.log = { line in platform.write(console: line + "\n") }
+        }
+        var server: HTTPServer? = nil
+        if settings.httpPort != 0 {
+            let listener: TCPListener
+            do {
+                listener = try stack.listen(port: settings.httpPort, backlog: RunHosted.httpBacklog)
+            } catch {
+                throw CLIError.failure("--http-port \(settings.httpPort): cannot listen on the TCP port")
+            }
+            let demo = DemoSite(stack: stack, now: { platform.now() })
+            let http = HTTPServer(listener: listener, router: demo.router,
+                                  configuration: HTTPServerConfiguration(maxConnections: RunHosted.maxHTTPConnections))
+            if !quiet { http.log = { line in platform.write(console: line + "\n") } }
+            demo.server = http
+            demo.echo = tcpEcho
+            server = http
+        }
+
+        for line in HostedReport.configuration(stack: stack, echoPort: echo?.port, tcpEchoPort: tcpEcho?.port,
+                                               httpPort: server?.port) {
             platform.writeLine(line)
         }
         if device.isUpOnLinuxSide == false {
@@ -137,15 +182,38 @@ struct RunHosted: ParsableCommand {
             if let echo, let wanted = echo.step(now: now) {
                 deadline = min(deadline ?? wanted, wanted)
             }
+            if let tcpEcho, let wanted = tcpEcho.step(now: now) {
+                deadline = min(deadline ?? wanted, wanted)
+            }
+            if let server, let wanted = server.step(now: now) {
+                deadline = min(deadline ?? wanted, wanted)
+            }
             platform.wait(until: deadline)
         }
 
         let reason = platform.stopSignal.map { HostedPlatform.signalName($0) } ?? "stop requested"
         platform.write(console: "stopping (\(reason))\n")
-        for line in HostedReport.counters(stack: stack, devices: [device], echo: echo) {
+        for line in HostedReport.counters(stack: stack, devices: [device], echo: echo, tcpEcho: tcpEcho,
+                                          server: server) {
             platform.writeLine(line)
         }
         echo?.close()
+        tcpEcho?.close()
+        server?.close()
         device.close()
     }
+
+    /// The hosted stack's limits: a Linux process has memory to spare, so the SYN queue is larger
+    /// than the default (2,000 clients connecting at once get real SYN-RECEIVED blocks before SYN
+    /// cookies take over). Buffers stay at the defaults (64 KiB each way, allocated on first use).
+    static var stackConfiguration: StackConfiguration {
+        var configuration = StackConfiguration()
+        configuration.tcpSYNQueueLength = 1024
+        return configuration
+    }
+    /// The web site's limits: room for 2,000 concurrent keep-alive clients (e.g. wrk -c 2000),
+    /// at most 4,096 connections x 128 KiB of TCP buffers.
+    static let maxHTTPConnections = 4096
+    static let httpBacklog = 1024
+    static let maxEchoConnections = 256
 }
