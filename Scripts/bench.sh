@@ -44,6 +44,8 @@ mkdir -p bench
     echo
     if [[ $(id -u) -eq 0 ]]; then
         Scripts/bench-boot.sh
+        echo
+        Scripts/bench-tcp.sh
     else
         echo "(The boot benchmark, Scripts/bench-boot.sh, needs root: run make bench as root.)"
     fi
