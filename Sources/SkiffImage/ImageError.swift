@@ -13,6 +13,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     /// A file or the whole image exceeds what 32-bit sector numbers and lengths can address.
     case tooLarge(String)
     case writeFailed(path: String, reason: String)
+    /// An image read back (VMDK, qcow2, VHD headers in tests and tools) is damaged or truncated.
+    case corrupt(String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
             return "\(what) is too large for the image format"
         case .writeFailed(let path, let reason):
             return "cannot write \(path): \(reason)"
+        case .corrupt(let what):
+            return "the image is damaged: \(what)"
         }
     }
 }

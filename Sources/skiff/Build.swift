@@ -7,9 +7,16 @@ extension BootEntries: ExpressibleByArgument {}
 /// What `skiff build` writes: the kernel ELF, or a BIOS-bootable image carrying Skiff's own boot
 /// loader with the ELF inside (SkiffImage).
 enum ImageFormat: String, CaseIterable, ExpressibleByArgument {
-    case elf, raw, iso
+    case elf, raw, iso, vmdk, vmdkStream = "vmdk-stream", qcow2, vhd, ova, gce
 
-    var fileExtension: String { self == .raw ? "img" : rawValue }
+    var fileExtension: String {
+        switch self {
+        case .raw: return "img"
+        case .vmdkStream: return "stream.vmdk"
+        case .gce: return "tar.gz"
+        default: return rawValue
+        }
+    }
 }
 
 /// `skiff build <app dir>`: builds an application folder (a main.swift and any other Swift files)
@@ -29,6 +36,11 @@ struct Build: ParsableCommand {
             --format raw writes a disk image (boot it as an IDE/SATA/SCSI disk) and --format iso \
             an El Torito CD image; both carry Skiff's BIOS boot loader, which loads the ELF through \
             its multiboot header and passes --cmdline and each --module "FILE[ ARGS]" to it.
+
+            The raw disk also comes converted: vmdk (monolithicSparse), vmdk-stream \
+            (streamOptimized), qcow2 (v3), vhd (fixed, padded to 1 MiB), gce (disk.raw padded to \
+            1 GiB in a tar.gz) and ova (OVF 1.0 descriptor, SHA-256 manifest and a streamOptimized \
+            disk; --memory, --nics and --hardware-version set its virtual hardware).
             """
     )
 
@@ -38,14 +50,23 @@ struct Build: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the ELF or image (default: <scratch>/<app>.elf, .img or .iso).")
     var output: String?
 
-    @Option(help: "What to write: elf (the kernel), raw (a BIOS-bootable disk image) or iso (an El Torito CD image).")
+    @Option(help: "What to write: elf (the kernel), raw (a BIOS-bootable disk image), iso (an El Torito CD image), or the disk as vmdk, vmdk-stream, qcow2, vhd, ova or gce.")
     var format: ImageFormat = .elf
 
-    @Option(help: "The kernel command line the image's boot loader passes (raw and iso).")
+    @Option(help: "OVA: the virtual machine's memory in MiB (default 256).")
+    var memory: Int?
+
+    @Option(help: "OVA: how many VMXNET3 NICs the virtual machine has (default 1).")
+    var nics: Int?
+
+    @Option(help: "OVA: the VMware virtual hardware version, vmx-N (default 13).")
+    var hardwareVersion: Int?
+
+    @Option(help: "The kernel command line the image's boot loader passes (raw, iso and the disk formats).")
     var cmdline: String?
 
     @Option(name: .customLong("module"), help: ArgumentHelp(
-        "A file for the image's boot loader to load as a multiboot module (raw and iso; repeatable).",
+        "A file for the image's boot loader to load as a multiboot module (raw, iso and the disk formats; repeatable).",
         valueName: "FILE[ ARGS]"))
     var modules: [String] = []
 
@@ -81,14 +102,31 @@ struct Build: ParsableCommand {
         if let imageRequest {
             let path = output.map(resolve) ?? result.elf.deletingPathExtension().appendingPathExtension(format.fileExtension)
             let layout = try KernelBuilder.writeImage(format, kernel: result.elf, commandLine: imageRequest.commandLine,
-                                                      modules: imageRequest.modules, appName: result.appName, to: path)
+                                                      modules: imageRequest.modules, appName: result.appName, to: path,
+                                                      hardware: imageRequest.hardware)
             print("\(result.appName): \(format.rawValue) image, \(layout.totalBytes) bytes, \(path.path)")
         }
     }
 
     /// The command line and modules for --format raw|iso (nil for an ELF), checked: module files
     /// exist, the command line and strings fit the image header.
-    private func checkedImageRequest() throws(CLIError) -> (commandLine: String, modules: [ModuleFile])? {
+    private func checkedImageRequest() throws(CLIError) -> (commandLine: String, modules: [ModuleFile], hardware: OVAImage.Hardware)? {
+        if format != .ova && (memory != nil || nics != nil || hardwareVersion != nil) {
+            throw .usage("--memory, --nics and --hardware-version describe an OVA's virtual machine: use --format ova")
+        }
+        var hardware = OVAImage.Hardware()
+        if let memory {
+            guard (4...1_048_576).contains(memory) else { throw .usage("--memory \(memory): give MiB between 4 and 1048576") }
+            hardware.memoryMiB = memory
+        }
+        if let nics {
+            guard (0...10).contains(nics) else { throw .usage("--nics \(nics): a VMware virtual machine has 0 to 10 NICs") }
+            hardware.nics = nics
+        }
+        if let hardwareVersion {
+            guard (4...99).contains(hardwareVersion) else { throw .usage("--hardware-version \(hardwareVersion): give N of vmx-N, 4 or more") }
+            hardware.version = hardwareVersion
+        }
         guard format != .elf else {
             if cmdline != nil || !modules.isEmpty {
                 throw .usage("--cmdline and --module need --format raw or iso (an ELF gets them from its loader: QEMU -append/-initrd, GRUB)")
@@ -101,7 +139,7 @@ struct Build: ParsableCommand {
         do {
             let files = try modules.map { argument throws(ImageError) in try ModuleFile(argument: argument) }
             try ImageHeader.check(commandLine: cmdline ?? "", moduleStrings: files.map(\.string))
-            return (cmdline ?? "", files)
+            return (cmdline ?? "", files, hardware)
         } catch {
             throw .usage(error.description)
         }

@@ -124,9 +124,10 @@ struct KernelBuilder {
 
     // MARK: Images
 
-    /// Writes the kernel at `kernel` into a raw disk or ISO image (SkiffImage) at `path`.
+    /// Writes the kernel at `kernel` into a raw disk or ISO image (SkiffImage) at `path`. The other
+    /// disk formats are converted from the raw disk, written first next to `path` and then removed.
     static func writeImage(_ format: ImageFormat, kernel: URL, commandLine: String, modules: [ModuleFile],
-                           appName: String, to path: URL) throws -> ImageLayout {
+                           appName: String, to path: URL, hardware: OVAImage.Hardware = OVAImage.Hardware()) throws -> ImageLayout {
         do {
             let payload = try ImagePayload(kernelFile: [UInt8](try Data(contentsOf: kernel)), commandLine: commandLine, modules: modules)
             try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -134,6 +135,19 @@ struct KernelBuilder {
             case .raw: return try RawImage.write(payload, to: path.path)
             case .iso: return try ISOImage.write(payload, to: path.path, volumeIdentifier: appName, date: ISOImage.buildDate())
             case .elf: preconditionFailure("an ELF is not an image")
+            default: break
+            }
+            let raw = path.path + ".raw.partial"
+            defer { try? FileManager.default.removeItem(atPath: raw) }
+            try RawImage.write(payload, to: raw)
+            switch format {
+            case .vmdk: return try VMDKImage.convert(raw: raw, to: path.path, variant: .monolithicSparse)
+            case .vmdkStream: return try VMDKImage.convert(raw: raw, to: path.path, variant: .streamOptimized)
+            case .qcow2: return try Qcow2Image.convert(raw: raw, to: path.path)
+            case .vhd: return try VHDImage.convert(raw: raw, to: path.path)
+            case .gce: return try GCEImage.convert(raw: raw, to: path.path)
+            case .ova: return try OVAImage.convert(raw: raw, to: path.path, name: appName, hardware: hardware)
+            case .elf, .raw, .iso: preconditionFailure("written above")
             }
         } catch let error as ImageError {
             throw KernelBuildError(description: error.description)
