@@ -2,7 +2,8 @@
 //
 // Addresses come from the kernel command line in the Linux `ip=` format, one `ip=` per NIC:
 //   ip=198.18.0.10::198.18.0.1:255.255.255.0::eth0:off
-// (client:server:gateway:netmask:hostname:device:autoconf). It prints its applied configuration
+// (client:server:gateway:netmask:hostname:device:autoconf), or from a Debian interfaces file in a
+// boot module (plain, cpio or gzip'd cpio; `ip=` wins for the same device). It prints its applied configuration
 // in the format scripts match — `net: eth0 198.18.0.10/24 mtu 1500 mac 52:54:00:12:34:56`,
 // `route: default via 198.18.0.1 dev eth0`, `echo: udp port 7` — then logs stack events with
 // timestamps and runs until the machine is stopped.
@@ -16,10 +17,28 @@ let platform = Kernel.platform
 let stack = NetworkStack(platform: platform)
 stack.log = { line in platform.write(console: line + "\n") }
 
+// Boot modules (QEMU -initrd, GRUB `module`) may carry a Debian interfaces file: the file itself,
+// a cpio "newc" archive with etc/network/interfaces, or that archive gzip'd. The command line's
+// `ip=` wins over a file for the same device (NetworkConfiguration.swift).
+var interfacesModules: [InterfacesModule] = []
+for (index, module) in Kernel.bootInfo.modules.enumerated() {
+    guard let bytes = Kernel.contents(of: module) else { continue }
+    do {
+        guard let found = try InterfacesModule.read(bytes, module: index + 1) else { continue }
+        platform.writeLine("interfaces: module \(index + 1) (\(found.format)): \(found.file.stanzas.count) iface stanzas")
+        for diagnostic in found.file.diagnostics { platform.writeLine(diagnostic.description) }
+        interfacesModules.append(found)
+    } catch {
+        platform.writeLine("interfaces: module \(index + 1): \(error)")
+    }
+}
+
 let configuration: BootConfiguration
+let application: NetworkApplication
 do {
     configuration = try BootConfiguration(commandLine: platform.commandLine)
-    try configuration.apply(to: stack, devices: platform.networkDevices, now: platform.now())
+    application = try NetworkConfiguration(boot: configuration, modules: interfacesModules)
+        .apply(to: stack, devices: platform.networkDevices, now: platform.now())
 } catch {
     platform.writeLine("ping: \(error)")
     platform.exit(status: 2)
@@ -28,8 +47,13 @@ if platform.networkDevices.isEmpty {
     platform.writeLine("ping: no network device found (QEMU: -device virtio-net-pci,netdev=...)")
     platform.exit(status: 1)
 }
-for parameter in configuration.ipParameters where parameter.autoconf != .off {
-    platform.writeLine("ping: ip=\(parameter.autoconf) is not supported yet; use a static ip=")
+for applied in application.interfaces {
+    guard let pending = applied.pendingAutoconf else { continue }
+    if applied.parameter != nil {
+        platform.writeLine("ping: ip=\(pending) is not supported yet; use a static ip=")
+    } else {
+        platform.writeLine("ping: \(applied.interface.name): \(pending) is not supported yet; use a static address")
+    }
 }
 
 let echo: UDPEchoService
@@ -40,6 +64,7 @@ do {
     platform.exit(status: 1)
 }
 
+for line in application.lines { platform.writeLine(line) }
 for line in ConfigurationReport.lines(stack) { platform.writeLine(line) }
 platform.writeLine("echo: udp port \(echo.port)")
 
