@@ -46,6 +46,8 @@ mkdir -p bench
         Scripts/bench-boot.sh
         echo
         Scripts/bench-tcp.sh
+        echo
+        Scripts/bench-images.sh
     else
         echo "(The boot benchmark, Scripts/bench-boot.sh, needs root: run make bench as root.)"
     fi

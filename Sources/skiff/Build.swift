@@ -101,10 +101,14 @@ struct Build: ParsableCommand {
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
         if let imageRequest {
             let path = output.map(resolve) ?? result.elf.deletingPathExtension().appendingPathExtension(format.fileExtension)
+            let clock = ContinuousClock()
+            let started = clock.now
             let layout = try KernelBuilder.writeImage(format, kernel: result.elf, commandLine: imageRequest.commandLine,
                                                       modules: imageRequest.modules, appName: result.appName, to: path,
                                                       hardware: imageRequest.hardware)
-            print("\(result.appName): \(format.rawValue) image, \(layout.totalBytes) bytes, \(path.path)")
+            let elapsed = clock.now - started
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            print("\(result.appName): \(format.rawValue) image, \(layout.totalBytes) bytes, \(path.path), written in \(milliseconds) ms")
         }
     }
 
