@@ -138,6 +138,17 @@ public struct StackStatistics: Equatable, Sendable {
     public var tcpChallengeACKsRateLimited = 0
     /// Segments with an old timestamp (RFC 7323 §5).
     public var tcpPAWSDrops = 0
+    /// Segments older than TS.Recent taken anyway (RFC 7323 §5.3 R1 with Linux's slack): one
+    /// timestamp tick old, or pure ACKs that only arrived out of order.
+    public var tcpPAWSReorderedAccepted = 0
+    /// Segments RACK (RFC 8985 §6.2) marked lost from their send times.
+    public var tcpRACKLosses = 0
+    /// Tail loss probes sent (RFC 8985 §7.3).
+    public var tcpTailLossProbes = 0
+    /// RFC 6675 §4 NextSeg rule 4 rescue retransmissions.
+    public var tcpRescueRetransmits = 0
+    /// Fast recoveries undone because DSACK showed every retransmission spurious (RFC 3708).
+    public var tcpSpuriousRecoveriesUndone = 0
     public var tcpSYNCookiesSent = 0
     public var tcpSYNCookiesAccepted = 0
     /// ACKs to a listener whose cookie did not check out (answered with RST).
@@ -244,6 +255,11 @@ public struct StackStatistics: Equatable, Sendable {
         body("tcpChallengeACKsSent", tcpChallengeACKsSent)
         body("tcpChallengeACKsRateLimited", tcpChallengeACKsRateLimited)
         body("tcpPAWSDrops", tcpPAWSDrops)
+        body("tcpPAWSReorderedAccepted", tcpPAWSReorderedAccepted)
+        body("tcpRACKLosses", tcpRACKLosses)
+        body("tcpTailLossProbes", tcpTailLossProbes)
+        body("tcpRescueRetransmits", tcpRescueRetransmits)
+        body("tcpSpuriousRecoveriesUndone", tcpSpuriousRecoveriesUndone)
         body("tcpSYNCookiesSent", tcpSYNCookiesSent)
         body("tcpSYNCookiesAccepted", tcpSYNCookiesAccepted)
         body("tcpSYNCookiesRejected", tcpSYNCookiesRejected)

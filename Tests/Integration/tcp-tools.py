@@ -3,6 +3,8 @@
   tcp-tools.py stream-sha N                 SHA-256 of the demo site's /bytes/N (DemoSite.swift)
   tcp-tools.py echo HOST PORT BYTES [SEED]  sends BYTES to a TCP echo service while receiving
                                             the echo; checks count and SHA-256; prints MB/s
+  tcp-tools.py echo-server HOST PORT        a Linux TCP echo service for one connection (the
+                                            baseline the echo client measures Skiff against)
   tcp-tools.py malformed HOST PORT          oversized header -> 431, bad chunking -> 400
   tcp-tools.py slow HOST PORT SECONDS       half a request, then silence: expects 408 within
                                             SECONDS while other connections are answered at once
@@ -90,8 +92,24 @@ def echo(host, port, total, seed=1, timeout=120):
         fail(f"echo: {count[0]} bytes back, sent {total}")
     if received.hexdigest() != hashlib.sha256(data).hexdigest():
         fail("echo: the bytes back differ from the bytes sent (SHA-256)")
-    print(f"echo {total} bytes each way in {elapsed:.1f} s ({total / elapsed / 1e6:.1f} MB/s each way), SHA-256 equal",
-          flush=True)
+    rate = total / elapsed / 1e6
+    print(f"echo {total} bytes each way in {elapsed:.1f} s ({rate:.{1 if rate >= 1 else 3}f} MB/s each way), "
+          "SHA-256 equal", flush=True)
+
+
+def echo_server(host, port, timeout=300):
+    server = socket.create_server((host, port))
+    server.settimeout(timeout)
+    connection, _ = server.accept()
+    connection.settimeout(timeout)
+    with connection:
+        while True:
+            chunk = connection.recv(1 << 16)
+            if not chunk:
+                break
+            connection.sendall(chunk)
+        connection.shutdown(socket.SHUT_WR)
+    server.close()
 
 
 def exchange(host, port, request, timeout=10):
@@ -183,6 +201,8 @@ def main():
         print(stream_sha(int(args[0])))
     elif command == "echo":
         echo(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 1)
+    elif command == "echo-server":
+        echo_server(args[0], int(args[1]))
     elif command == "malformed":
         malformed(args[0], int(args[1]))
     elif command == "slow":

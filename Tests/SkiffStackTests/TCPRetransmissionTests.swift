@@ -18,8 +18,11 @@ final class TCPRetransmissionTests: XCTestCase {
 
     // MARK: RTO
 
+    /// RFC 6298 §2.4's 1 s floor, §5.5's doubling.
     func testRTOBackoffDoubles() throws {
-        let (peer, _, connection, iss) = try established()
+        var configuration = StackConfiguration()
+        configuration.tcpMinimumRTO = .seconds(1)
+        let (peer, _, connection, iss) = try established(configuration)
         let start = peer.now
         XCTAssertEqual(connection.write(pattern(100)), 100)
         XCTAssertEqual(peer.take().first?.payload.count, 100)
@@ -66,7 +69,9 @@ final class TCPRetransmissionTests: XCTestCase {
     }
 
     func testTimeoutRestartsFromOneSegment() throws {
-        let (peer, _, connection, iss) = try established()
+        var configuration = StackConfiguration()
+        configuration.tcpMinimumRTO = .seconds(1)
+        let (peer, _, connection, iss) = try established(configuration)
         XCTAssertEqual(connection.write(pattern(10 * 1460)), 10 * 1460)
         XCTAssertEqual(peer.take().count, 10)
         let sent = peer.runTimers(for: .milliseconds(1500))
@@ -165,6 +170,7 @@ final class TCPRetransmissionTests: XCTestCase {
     func testZeroWindowProbe() throws {
         var configuration = StackConfiguration()
         configuration.tcpMaximumRetransmissions = 2
+        configuration.tcpMinimumRTO = .seconds(1)
         let (peer, _, connection, iss) = try established(configuration)
         let start = peer.now
         peer.send(seq: 1001, ack: iss + 1, flags: .ack, window: 0)

@@ -5,7 +5,8 @@ import SkiffWire
 // stack's connection table, not by the application's `TCPConnection`, so a connection the
 // application closed still finishes its close (FIN retransmissions, TIME-WAIT).
 //
-// Input (segment arrival) is in TCPInput.swift, output and timers in TCPOutput.swift.
+// Input (segment arrival) is in TCPInput.swift, output and timers in TCPOutput.swift, the send
+// records and RACK-TLP state of SACK loss recovery in TCPRACK.swift.
 
 /// Why a connection ended other than by an orderly close.
 public enum TCPCloseReason: Equatable, Sendable {
@@ -55,6 +56,9 @@ final class TCPControlBlock {
     /// RCV.NXT in the last ACK we sent (RFC 7323 Last.ACK.sent).
     var lastAckSent = SequenceNumber(0)
     var unackedSegments = 0
+    /// Data that arrived a second time, reported once in the next ACK's first SACK block (D-SACK,
+    /// RFC 2883 §4), so the peer can tell a spurious retransmission from a repair.
+    var duplicateReport: SequenceRange? = nil
     /// An ACK must go out now (out-of-order data, FIN, window probe answer...).
     var ackNeeded = false
 
@@ -88,6 +92,11 @@ final class TCPControlBlock {
     /// The end of what has been retransmitted in this recovery (RFC 6675 HighRxt).
     var highRetransmitted: SequenceNumber
     var scoreboard: TCPSACKScoreboard
+    /// The segments in flight with their send times (RFC 8985 §5.2), kept when the peer SACKs.
+    var sent = TCPSentSegments()
+    var rack = TCPRACKState()
+    /// The window before the current fast recovery's reduction, while it may prove spurious.
+    var recoveryUndo: TCPRecoveryUndo? = nil
 
     // Application side.
     var nagle = true
@@ -167,6 +176,7 @@ final class TCPControlBlock {
         timers.stopAll()
         reassembly.removeAll()
         scoreboard.removeAll()
+        sent.removeAll()
     }
 
     /// Wipes the buffers after a reset: "all segment queues should be flushed" (RFC 9293 §3.10.7.4).

@@ -40,10 +40,15 @@ extension TCPControlBlock {
                 stack.statistics.tcpPAWSDrops += 1
                 return
             }
-            if Int32(bitPattern: ts.value &- tsRecent) < 0 {
-                stack.statistics.tcpPAWSDrops += 1
-                sendAck(stack: stack, now: now)
-                return
+            let age = Int32(bitPattern: tsRecent &- ts.value)
+            if age > 0 {
+                if age <= TCPControlBlock.timestampTickWindow || isReorderedPureAck(seg, timestamp: ts.value) {
+                    stack.statistics.tcpPAWSReorderedAccepted += 1
+                } else {
+                    stack.statistics.tcpPAWSDrops += 1
+                    sendAck(stack: stack, now: now)
+                    return
+                }
             }
         }
 
@@ -57,6 +62,11 @@ extension TCPControlBlock {
             // processed (a window probe); its data is not taken.
             let probe = window == 0 && seg.seq == rcvNxt && !seg.syn && !seg.rst && seg.hasAck
             if !probe {
+                if !seg.payload.isEmpty && !seg.syn && seg.seq + seg.payload.count <= rcvNxt
+                    && rcvNxt - seg.seq <= receiveBuffer.capacity {
+                    // RFC 2883 §4: data received before, reported in the ACK this draws.
+                    duplicateReport = SequenceRange(start: seg.seq, end: seg.seq + seg.payload.count)
+                }
                 if !seg.rst {
                     stack.statistics.tcpOutOfWindow += 1
                     if state == .timeWait && seg.fin {
@@ -134,6 +144,11 @@ extension TCPControlBlock {
         if state == .closed { return }
 
         // Trim what lies before RCV.NXT or beyond the window.
+        if seq < rcvNxt && !payload.isEmpty && options.sack {
+            // RFC 2883 §4: the part received before is reported as a duplicate.
+            duplicateReport = SequenceRange(start: seq, end: SequenceNumber.min(seq + payload.count, rcvNxt))
+            ackNeeded = true
+        }
         if seq < rcvNxt {
             let skip = rcvNxt - seq
             if skip >= payload.count {
@@ -185,6 +200,31 @@ extension TCPControlBlock {
         } else if unackedSegments > 0 && timers.delayedAck == nil {
             timers.delayedAck = now + stack.configuration.tcpDelayedACKTimeout
         }
+    }
+
+    /// RFC 7323 §5.3 R1 read with one tick of slack, as Linux does (TCP_PAWS_WINDOW): a segment
+    /// sent a moment before the one that set TS.Recent and overtaken by it (a retransmission
+    /// filling a hole overtakes the data sent just before it) carries a TSval one tick older.
+    /// PAWS still holds: an old duplicate from a wrapped sequence space is older by the time it
+    /// takes to send 2^31 bytes (§5.4 bounds the clock so that is many ticks).
+    static let timestampTickWindow: Int32 = 1
+
+    /// An exception to RFC 7323 §5.3 R1 for an ACK that only arrived out of order. PAWS exists to
+    /// keep an old duplicate's *data* out of the stream (RFC 7323 §5.2, §5.3 R1: the segment is
+    /// "not acceptable"); a pure ACK at RCV.NXT that acknowledges nothing new and leaves the
+    /// send window as it is carries no data to accept and changes no state but the SACK
+    /// scoreboard, and dropping it throws away the SACK blocks that loss recovery needs (and,
+    /// under reordering, drops the ACK of a moment ago whose TSval is one tick older). Linux
+    /// takes such ACKs (tcp_disordered_ack); so do we, when the timestamp is at most one RTO old
+    /// (older still could be a previous incarnation's). Segments with data, SYN or FIN still
+    /// follow R1, and TS.Recent never moves backwards (§4.3: only SEG.TSval >= TS.Recent).
+    private func isReorderedPureAck(_ seg: TCPSegment, timestamp: UInt32) -> Bool {
+        guard seg.hasAck, seg.payload.isEmpty, !seg.syn, !seg.fin, !seg.rst, seg.seq == rcvNxt,
+              seg.ack <= sndUna, seg.ack >= sndUna - max(maxSndWnd, 1) else { return false }
+        // The window would be taken from this ACK only at SND.UNA: it must be unchanged.
+        if seg.ack == sndUna && Int(seg.window) << Int(options.sendScale) != sndWnd { return false }
+        let age = Int64(Int32(bitPattern: tsRecent &- timestamp))
+        return age <= rto.current.nanoseconds / 1_000_000
     }
 
     /// RFC 9293 §3.10.7.4, first step.
@@ -313,6 +353,8 @@ extension TCPControlBlock {
     private func processAck(_ seg: TCPSegment, stack: NetworkStack, now: Instant) {
         let ack = seg.ack
         let smss = options.segmentSize
+        let previousUna = sndUna
+        var dsack = false
         // The send window (RFC 9293 §3.10.7.4: only from a newer segment).
         var windowChanged = false
         if ack >= sndUna && (sndWl1 < seg.seq || (sndWl1 == seg.seq && sndWl2 <= ack)) {
@@ -330,6 +372,8 @@ extension TCPControlBlock {
         }
         if options.sack && !seg.options.sackBlocks.isEmpty {
             scoreboard.update(with: seg.options.sackBlocks, unacknowledged: SequenceNumber.max(ack, sndUna), sendMax: sndMax)
+            dsack = TCPSACKScoreboard.isDuplicateReport(seg.options.sackBlocks, ack: ack)
+            rack.updateReorderingWindow(dsack: dsack, unacknowledged: sndUna, sendNext: sndNxt)
         }
 
         if ack > sndUna {
@@ -343,6 +387,19 @@ extension TCPControlBlock {
             if sndNxt < sndUna { sndNxt = sndUna }
             if sndMax < sndUna { sndMax = sndUna }
             scoreboard.acknowledge(through: sndUna)
+            if options.sack {
+                sent.acknowledge(through: sndUna) { rackDelivered($0, seg: seg, now: now) }
+                // RFC 8985 §7.4: the probe's episode ends once what it covered is acknowledged.
+                if let probeEnd = rack.probeEnd, sndUna >= probeEnd {
+                    rack.probeEnd = nil
+                    if rack.probeWasRetransmission && !rack.probeDuplicated && !inRecovery {
+                        // §7.4.2: unless a DSACK showed the probe only duplicated a delivered
+                        // segment, it repaired a loss: the window is reduced once.
+                        congestion.onCongestionEvent(flightSize: sndMax - sndUna, now: now)
+                        congestion.cwnd = congestion.ssthresh
+                    }
+                }
+            }
             retransmitCount = 0
             duplicateAcks = 0
             if inRecovery {
@@ -350,9 +407,11 @@ extension TCPControlBlock {
                     // RFC 6582 §3.2 step 3: full acknowledgment.
                     inRecovery = false
                     congestion.onRecoveryExit(flightSize: sndMax - sndUna)
+                    rack.recoveryEnded()
                 } else {
-                    // Step 5: a partial acknowledgment.
-                    if !options.sack || scoreboard.isEmpty {
+                    // Step 5: a partial acknowledgment. With SACK, RACK judges the next
+                    // segment from its send time instead (RFC 8985 §6.2).
+                    if !options.sack {
                         let deflated = congestion.cwnd - acked + (acked >= smss ? smss : 0)
                         congestion.cwnd = max(deflated, smss)
                         retransmit(from: sndUna, maxLength: smss, stack: stack, now: now)
@@ -387,26 +446,144 @@ extension TCPControlBlock {
             stack.statistics.tcpDuplicateACKs += 1
             duplicateAcks += 1
             if inRecovery {
-                if !options.sack || scoreboard.isEmpty { congestion.cwnd += smss }
-            } else if duplicateAcks == 3 && ack > recover {
+                // RFC 6582 inflation; with SACK, pipe (RFC 6675 §4) counts what left instead.
+                if !options.sack { congestion.cwnd += smss }
+            } else if duplicateAcks == TCPRACKState.duplicateThreshold && ack > recover
+                        && !(options.sack && rack.reorderingSeen) {
+                // With SACK, once reordering has been seen RACK's time window replaces the
+                // duplicate-ACK count (RFC 8985 §6.2 step 4), which reordering trips.
                 enterRecovery(stack: stack, now: now)
             }
         }
+        // After the ACK's own processing (a recovery it completes has set its window already).
+        if dsack { receivedDuplicateReport(stack: stack) }
+        if options.sack && sndUna < sndMax {
+            sent.markSacked(scoreboard) { rackDelivered($0, seg: seg, now: now) }
+            detectLosses(stack: stack, now: now)
+            // RFC 8985 §7.2: the PTO restarts on an ACK of new data.
+            if sndUna > previousUna { armProbeTimer(now: now) }
+        } else if sndUna == sndMax {
+            timers.reorder = nil
+            timers.probe = nil
+        }
     }
 
-    /// RFC 6582 §3.2 step 2 (RFC 6675 §5 when the peer SACKs).
-    private func enterRecovery(stack: NetworkStack, now: Instant) {
+    /// A DSACK (RFC 2883): a segment arrived twice. If the probe was the duplicate it repaired
+    /// nothing (RFC 8985 §7.4.2); once every retransmission of the last recovery has been
+    /// reported so, the recovery was spurious and its reduction is undone (RFC 3708 §3).
+    private func receivedDuplicateReport(stack: NetworkStack) {
+        if rack.probeEnd != nil && rack.probeWasRetransmission { rack.probeDuplicated = true }
+        guard var undo = recoveryUndo else { return }
+        undo.duplicates += 1
+        recoveryUndo = undo
+        guard undo.retransmissions > 0 && undo.duplicates >= undo.retransmissions else { return }
+        recoveryUndo = nil
+        stack.statistics.tcpSpuriousRecoveriesUndone += 1
+        congestion.cwnd = max(congestion.cwnd, undo.cwnd)
+        congestion.ssthresh = max(congestion.ssthresh, undo.ssthresh)
+    }
+
+    /// RFC 8985 §6.2 step 2 for a segment this ACK delivered (cumulatively or by SACK). The RTT of
+    /// a retransmitted segment is ambiguous unless the echoed timestamp shows the ACK is for the
+    /// retransmission (RFC 8985 §6.2 step 2, RFC 7323 §4.2).
+    private func rackDelivered(_ segment: TCPSentSegment, seg: TCPSegment, now: Instant) {
+        var ambiguous = false
+        if segment.retransmitted {
+            if options.timestamps, let ts = seg.options.timestamp {
+                ambiguous = Int32(bitPattern: ts.echoReply &- timestampValue(segment.sentAt)) < 0
+            } else {
+                ambiguous = now - segment.sentAt < (rack.minimumRTT ?? .zero)
+            }
+        }
+        rack.update(delivered: segment, now: now, ambiguous: ambiguous)
+    }
+
+    /// Marks lost segments: RACK (RFC 8985 §6.2 step 5) from the send time of the most recently
+    /// delivered segment and the reordering window, and while no reordering has been seen also
+    /// RFC 6675 §4 IsLost (DupThresh discontiguous SACKed ranges, or more than
+    /// (DupThresh - 1) * SMSS SACKed bytes, above). A newly lost segment starts loss recovery.
+    /// Only segments below SND.NXT count: after a timeout the rest is resent anyway (go-back-N).
+    func detectLosses(stack: NetworkStack, now: Instant) {
+        timers.reorder = nil
+        guard options.sack, !sent.isEmpty else { return }
+        var lost = 0
+        if let latest = rack.transmitTime {
+            let window = rack.reorderingWindow(inRecovery: inRecovery, sackedSegments: sent.sackedCount,
+                                               smoothedRTT: rto.smoothed)
+            var timeout = Interval.zero
+            for i in sent.segments.indices {
+                let segment = sent.segments[i]
+                guard segment.end <= sndNxt else { break }
+                if segment.sacked || segment.lost { continue }
+                // RACK.sent_after: only segments sent before the delivered one are judged. At
+                // the same instant the sequence breaks the tie, except for a retransmission,
+                // which went out after the original it replaced.
+                if segment.sentAt > latest
+                    || (segment.sentAt == latest && (segment.retransmitted || segment.end >= rack.endSequence)) {
+                    continue
+                }
+                let remaining = (segment.sentAt + rack.rtt + window) - now
+                if remaining <= .zero {
+                    sent.markLost(at: i)
+                    lost += 1
+                } else if timeout < remaining {
+                    timeout = remaining
+                }
+            }
+            stack.statistics.tcpRACKLosses += lost
+            // §6.3: the reordering timer re-runs detection when the last waiting one is due.
+            if timeout > .zero { timers.reorder = now + timeout }
+        }
+        if !rack.reorderingSeen && !scoreboard.isEmpty {
+            let smss = options.segmentSize
+            var bytesAbove = 0
+            var rangesAbove = 0
+            var aboveWasSacked = false
+            var i = sent.count - 1
+            // Bounded by the record count; from the top down.
+            while i >= 0 {
+                let segment = sent.segments[i]
+                if segment.sacked {
+                    if !aboveWasSacked { rangesAbove += 1 }
+                    bytesAbove += segment.length
+                } else if segment.end <= sndNxt && !segment.lost && !segment.retransmitted
+                            && (rangesAbove >= TCPRACKState.duplicateThreshold
+                                || bytesAbove > (TCPRACKState.duplicateThreshold - 1) * smss) {
+                    sent.markLost(at: i)
+                    lost += 1
+                }
+                aboveWasSacked = segment.sacked
+                i -= 1
+            }
+        }
+        if lost > 0 && !inRecovery {
+            enterRecovery(stack: stack, now: now, reduce: sndUna >= recover)
+        }
+    }
+
+    /// RFC 6582 §3.2 step 2 (RFC 6675 §5 when the peer SACKs). `reduce` is false for losses
+    /// found among what a timeout already resent, whose window was reduced then.
+    private func enterRecovery(stack: NetworkStack, now: Instant, reduce: Bool = true) {
         let smss = options.segmentSize
         stack.statistics.tcpFastRetransmits += 1
-        congestion.onCongestionEvent(flightSize: sndMax - sndUna, now: now)
-        recover = sndMax
+        if reduce {
+            recoveryUndo = options.sack ? TCPRecoveryUndo(cwnd: congestion.cwnd, ssthresh: congestion.ssthresh) : nil
+            congestion.onCongestionEvent(flightSize: sndMax - sndUna, now: now)
+            recover = sndMax
+            let sacking = options.sack && !scoreboard.isEmpty
+            // RFC 6675 §5 (4.2): cwnd = ssthresh; RFC 6582 inflates by the three duplicates.
+            congestion.cwnd = congestion.ssthresh + (sacking ? 0 : 3 * smss)
+        }
         inRecovery = true
         rttTiming = nil
-        let sacking = options.sack && !scoreboard.isEmpty
-        congestion.cwnd = congestion.ssthresh + (sacking ? 0 : 3 * smss)
+        timers.probe = nil
+        rack.rescueRetransmitted = nil
         highRetransmitted = sndUna
-        let sent = retransmit(from: sndUna, maxLength: smss, stack: stack, now: now)
-        highRetransmitted = sndUna + sent
+        // RFC 6675 §5 (4.3): the first segment presumed lost goes out now, whatever pipe says.
+        var first = sndUna
+        if options.sack, let lost = sent.segments.first(where: { $0.lost }) { first = lost.start }
+        let covered = retransmit(from: first, maxLength: smss, stack: stack, now: now)
+        highRetransmitted = first + covered
         timers.retransmit = now + rto.current
     }
 
@@ -469,5 +646,6 @@ extension TCPControlBlock {
         timers.timeWait = now + stack.configuration.tcpMaximumSegmentLifetime * 2
         reassembly.removeAll()
         scoreboard.removeAll()
+        sent.removeAll()
     }
 }

@@ -11,11 +11,18 @@ extension TCPControlBlock {
     /// Option bytes a non-SYN segment will carry now (timestamps, SACK blocks).
     private func optionLength() -> Int {
         var length = options.timestampOptionLength
-        if options.sack && !reassembly.isEmpty {
-            let blocks = reassembly.sackBlocks(limit: options.timestamps ? 3 : 4).count
-            if blocks > 0 { length += 4 + 8 * blocks }
-        }
+        let blocks = outgoingSACKBlocks().count
+        if blocks > 0 { length += 4 + 8 * blocks }
         return length
+    }
+
+    /// The SACK blocks of our next ACK: a D-SACK block first (RFC 2883 §4), then the reassembly
+    /// queue's, newest first (RFC 2018 §4); 3 fit beside timestamps, 4 without.
+    private func outgoingSACKBlocks() -> [SequenceRange] {
+        guard options.sack, !reassembly.isEmpty || duplicateReport != nil else { return [] }
+        let limit = options.timestamps ? 3 : 4
+        guard let duplicate = duplicateReport else { return reassembly.sackBlocks(limit: limit) }
+        return [duplicate] + reassembly.sackBlocks(limit: limit - 1)
     }
 
     /// The window field: free receive room, scaled (RFC 7323 §2.3; never in a SYN).
@@ -40,8 +47,9 @@ extension TCPControlBlock {
                 optionList.append(contentsOf: [.noOperation, .noOperation,
                                                .timestamps(value: timestampValue(now), echoReply: tsRecent)])
             }
-            if options.sack && !reassembly.isEmpty && flags.contains(.ack) {
-                let blocks = reassembly.sackBlocks(limit: options.timestamps ? 3 : 4)
+            if flags.contains(.ack) {
+                let blocks = outgoingSACKBlocks()
+                duplicateReport = nil
                 if !blocks.isEmpty {
                     optionList.append(contentsOf: [.noOperation, .noOperation,
                         .sack(blocks.map { TCPSACKBlock(left: $0.start.rawValue, right: $0.end.rawValue) })])
@@ -129,32 +137,21 @@ extension TCPControlBlock {
         transmit(stack: stack, seq: from, flags: flags, length: length, now: now)
         if isRetransmission {
             stack.statistics.tcpRetransmittedSegments += 1
+            recoveryUndo?.retransmissions += 1
             if let timing = rttTiming, from <= timing.seq { rttTiming = nil }
         } else if rttTiming == nil && !options.timestamps {
             rttTiming = (from, now)
         }
+        if options.sack { sent.record(start: from, end: from + covered, now: now) }
         if sndMax < from + covered { sndMax = from + covered }
         if timers.retransmit == nil { timers.retransmit = now + rto.current }
         return covered
     }
 
-    /// Bytes in flight during SACK recovery (RFC 6675 §4 "pipe", simplified: every hole below
-    /// the highest SACKed byte not yet retransmitted is lost).
-    private func recoveryPipe() -> Int {
-        guard let highest = scoreboard.highestSacked else { return sndMax - sndUna }
-        var pipe = max(0, sndMax - SequenceNumber.max(highest, sndUna))
-        let retransmittedEnd = SequenceNumber.min(highRetransmitted, highest)
-        var position = sndUna
-        for range in scoreboard.ranges {
-            if position >= retransmittedEnd { break }
-            let holeEnd = SequenceNumber.min(range.start, retransmittedEnd)
-            if holeEnd > position { pipe += holeEnd - position }
-            position = SequenceNumber.max(position, range.end)
-        }
-        return pipe
-    }
-
-    /// Sends what the windows, Nagle and the state allow (RFC 9293 §3.7.4, §3.8.6.2.1).
+    /// Sends what the windows, Nagle and the state allow (RFC 9293 §3.7.4, §3.8.6.2.1). In SACK
+    /// loss recovery the order is RFC 6675 §4 NextSeg: (1) a segment marked lost, (2) new data,
+    /// (3) an unSACKed segment below the highest SACK not yet retransmitted, (4) one rescue
+    /// retransmission; each only while pipe (§4 SetPipe) leaves room in cwnd.
     func output(stack: NetworkStack, now: Instant) {
         switch state {
         case .established, .closeWait, .finWait1, .closing, .lastAck:
@@ -163,52 +160,29 @@ extension TCPControlBlock {
             return
         }
         let smss = options.segmentSize
-        let sacking = options.sack && !scoreboard.isEmpty
+        var sentNewData = false
         // Bounded: every pass sends a segment or stops; the window bounds the segments.
         for _ in 0..<4096 {
-            // Loss recovery first repairs the holes the scoreboard shows.
-            if inRecovery && sacking {
-                if let hole = scoreboard.nextHole(from: SequenceNumber.max(highRetransmitted, sndUna)) {
-                    let length = min(smss, hole.length)
-                    guard recoveryPipe() + length <= congestion.cwnd else { break }
-                    let sent = retransmit(from: hole.start, maxLength: length, stack: stack, now: now)
-                    guard sent > 0 else { break }
-                    highRetransmitted = hole.start + sent
+            if inSACKRecovery {
+                // NextSeg rule 1 (RFC 8985 §6.2: the loss marks replace IsLost and HighRxt, so a
+                // lost retransmission is sent again).
+                if let lost = sent.segments.first(where: { $0.lost && $0.end <= sndNxt }) {
+                    let length = min(smss, lost.length)
+                    guard sent.pipe(below: sndNxt) + length <= congestion.cwnd else { break }
+                    let covered = retransmit(from: lost.start, maxLength: length, stack: stack, now: now)
+                    guard covered > 0 else { break }
+                    highRetransmitted = SequenceNumber.max(highRetransmitted, lost.start + covered)
                     continue
                 }
             }
-            let end = sendEnd
-            guard sndNxt < end else { break }
-            let flight: Int
-            if inRecovery && sacking {
-                flight = recoveryPipe()
-            } else {
-                flight = sndNxt - sndUna
+            if sendNewData(stack: stack, now: now) {
+                sentNewData = true
+                continue
             }
-            // RFC 3042 limited transmit: one more segment for each of the first two duplicates.
-            let bonus = (!inRecovery && duplicateAcks > 0 && duplicateAcks < 3) ? duplicateAcks * smss : 0
-            let congestionRoom = congestion.cwnd + bonus - flight
-            let windowRoom = (sndUna + sndWnd) - sndNxt
-            let available = dataEnd - sndNxt
-            if available <= 0 {
-                // Only the FIN is left: it needs no window.
-                sndNxt = sndNxt + sendSegment(from: sndNxt, maxLength: 0, stack: stack, now: now)
-                break
-            }
-            let length = min(available, smss, congestionRoom, windowRoom)
-            guard length > 0 else { break }
-            if length < smss {
-                let allQueued = length == available
-                let nothingOutstanding = sndNxt == sndUna
-                let sendNow = (allQueued && (!nagle || nothingOutstanding || finQueued))
-                    || (maxSndWnd > 0 && length >= maxSndWnd / 2)
-                    || sndNxt < sndMax
-                guard sendNow else { break }
-            }
-            let sent = sendSegment(from: sndNxt, maxLength: length, stack: stack, now: now)
-            guard sent > 0 else { break }
-            sndNxt = sndNxt + sent
+            if inSACKRecovery && sendRecoveryRetransmission(stack: stack, now: now) { continue }
+            break
         }
+        if sentNewData { armProbeTimer(now: now) }
         // The persist timer: data waits, the window is closed and nothing is in flight to bring
         // an update (RFC 9293 §3.8.6.1).
         if sndWnd == 0 && dataEnd > sndNxt && sndUna == sndMax {
@@ -218,6 +192,123 @@ extension TCPControlBlock {
         } else if sndWnd > 0 {
             timers.persist = nil
         }
+    }
+
+    /// Loss recovery driven by the SACK scoreboard and the send records (TCPRACK.swift).
+    private var inSACKRecovery: Bool { inRecovery && options.sack }
+
+    /// One segment from SND.NXT if the windows and Nagle allow; true when one went out.
+    private func sendNewData(stack: NetworkStack, now: Instant) -> Bool {
+        let smss = options.segmentSize
+        let end = sendEnd
+        guard sndNxt < end else { return false }
+        let flight = inSACKRecovery ? sent.pipe(below: sndNxt) : sndNxt - sndUna
+        // RFC 3042 limited transmit: one more segment for each of the first two duplicates.
+        let bonus = (!inRecovery && duplicateAcks > 0 && duplicateAcks < 3) ? duplicateAcks * smss : 0
+        let congestionRoom = congestion.cwnd + bonus - flight
+        let windowRoom = (sndUna + sndWnd) - sndNxt
+        let available = dataEnd - sndNxt
+        if available <= 0 {
+            // Only the FIN is left: it needs no window.
+            let sent = sendSegment(from: sndNxt, maxLength: 0, stack: stack, now: now)
+            sndNxt = sndNxt + sent
+            return false
+        }
+        let length = min(available, smss, congestionRoom, windowRoom)
+        guard length > 0 else { return false }
+        if length < smss {
+            let allQueued = length == available
+            let nothingOutstanding = sndNxt == sndUna
+            let sendNow = (allQueued && (!nagle || nothingOutstanding || finQueued))
+                || (maxSndWnd > 0 && length >= maxSndWnd / 2)
+                || sndNxt < sndMax
+            guard sendNow else { return false }
+        }
+        let sent = sendSegment(from: sndNxt, maxLength: length, stack: stack, now: now)
+        guard sent > 0 else { return false }
+        sndNxt = sndNxt + sent
+        return true
+    }
+
+    /// RFC 6675 §4 NextSeg rules 3 and 4, when rules 1 and 2 found nothing to send.
+    private func sendRecoveryRetransmission(stack: NetworkStack, now: Instant) -> Bool {
+        let smss = options.segmentSize
+        let pipe = sent.pipe(below: sndNxt)
+        // Rule 3: the lowest unSACKed segment above HighRxt and below the highest SACKed byte.
+        if let highest = scoreboard.highestSacked,
+           let candidate = sent.segments.first(where: {
+               !$0.sacked && !$0.lost && $0.start >= highRetransmitted && $0.end <= highest && $0.end <= sndNxt
+           }) {
+            let length = min(smss, candidate.length)
+            guard pipe + length <= congestion.cwnd else { return false }
+            let covered = retransmit(from: candidate.start, maxLength: length, stack: stack, now: now)
+            guard covered > 0 else { return false }
+            highRetransmitted = candidate.start + covered
+            return true
+        }
+        // Rule 4: once per recovery, a segment holding the highest unSACKed byte outstanding, so
+        // that a loss at the tail is repaired without a timeout. HighRxt does not move. Only a
+        // tail above every SACK qualifies: a hole below one is rule 1's or 3's, and resending a
+        // hole's retransmission again would only duplicate it.
+        guard rack.rescueRetransmitted == nil || sndUna > rack.rescueRetransmitted!,
+              let last = sent.segments.last(where: { !$0.sacked && $0.end <= sndNxt }),
+              scoreboard.highestSacked.map({ last.start >= $0 }) ?? true else { return false }
+        let length = min(smss, last.length)
+        guard pipe + length <= congestion.cwnd else { return false }
+        let from = last.end - length
+        let covered = retransmit(from: from, maxLength: length, stack: stack, now: now)
+        guard covered > 0 else { return false }
+        rack.rescueRetransmitted = recover
+        stack.statistics.tcpRescueRetransmits += 1
+        return true
+    }
+
+    /// RFC 8985 §7.2: schedules the probe timeout (PTO) after new data goes out or new data is
+    /// acknowledged, outside loss recovery, when no probe is outstanding: 2 SRTT, plus the
+    /// worst-case delayed ACK when one segment is in flight, and never later than the RTO.
+    func armProbeTimer(now: Instant) {
+        guard options.sack, !inRecovery, rack.probeEnd == nil, retransmitCount == 0, sndUna < sndMax else {
+            timers.probe = nil
+            return
+        }
+        var timeout: Interval
+        if let srtt = rto.smoothed {
+            timeout = srtt * 2
+            if sndMax - sndUna <= options.segmentSize { timeout = timeout + TCPRACKState.worstCaseDelayedAck }
+        } else {
+            timeout = .seconds(1)
+        }
+        if timeout < TCPRetransmissionTimeout.granularity { timeout = TCPRetransmissionTimeout.granularity }
+        let deadline = now + timeout
+        if let retransmit = timers.retransmit, retransmit <= deadline {
+            timers.probe = nil
+        } else {
+            timers.probe = deadline
+        }
+    }
+
+    /// RFC 8985 §7.3: the PTO fired. New data if there is some and the peer's window takes it,
+    /// else the last segment again; then the RTO is restarted.
+    private func sendTailLossProbe(stack: NetworkStack, now: Instant) {
+        guard options.sack, !inRecovery, rack.probeEnd == nil, sndUna < sndMax else { return }
+        let smss = options.segmentSize
+        let available = dataEnd - sndNxt
+        let windowRoom = (sndUna + sndWnd) - sndNxt
+        if sndNxt == sndMax && available > 0 && windowRoom >= min(available, smss) {
+            let covered = sendSegment(from: sndNxt, maxLength: min(available, smss), stack: stack, now: now)
+            guard covered > 0 else { return }
+            sndNxt = sndNxt + covered
+            rack.probeWasRetransmission = false
+        } else {
+            guard let last = sent.segments.last(where: { !$0.sacked }) else { return }
+            let length = min(smss, last.length)
+            guard retransmit(from: last.end - length, maxLength: length, stack: stack, now: now) > 0 else { return }
+            rack.probeWasRetransmission = true
+        }
+        stack.statistics.tcpTailLossProbes += 1
+        rack.probeEnd = sndMax
+        rack.probeDuplicated = false
+        timers.retransmit = now + rto.current
     }
 
     private func persistInterval(_ configuration: StackConfiguration) -> Interval {
@@ -283,6 +374,16 @@ extension TCPControlBlock {
             timers.retransmit = nil
             retransmitTimeout(stack: stack, now: now)
             if state == .closed { return }
+        }
+        if let deadline = timers.reorder, deadline <= now {
+            timers.reorder = nil
+            detectLosses(stack: stack, now: now)
+            output(stack: stack, now: now)
+            if state == .closed { return }
+        }
+        if let deadline = timers.probe, deadline <= now {
+            timers.probe = nil
+            sendTailLossProbe(stack: stack, now: now)
         }
         if let deadline = timers.persist, deadline <= now {
             timers.persist = nil
@@ -355,6 +456,13 @@ extension TCPControlBlock {
             duplicateAcks = 0
             recover = sndMax
             scoreboard.removeAll()
+            sent.clearSACKAndLoss()
+            // No undo past a timeout (its go-back-N resends much that DSACK will report).
+            recoveryUndo = nil
+            if retransmitCount == 1 { rack.recoveryEnded() }
+            timers.reorder = nil
+            timers.probe = nil
+            rack.probeEnd = nil
             rttTiming = nil
             rto.backOff()
             sndNxt = sndUna

@@ -1,8 +1,8 @@
 import SkiffWire
 
-// The sender's SACK scoreboard (RFC 2018 §5; used for loss recovery in the spirit of RFC 6675):
-// the ranges above SND.UNA the peer reported holding, sorted and merged. The receiver's blocks
-// come from `TCPReassembly.sackBlocks`.
+// The sender's SACK scoreboard (RFC 2018 §5): the ranges above SND.UNA the peer reported holding,
+// sorted and merged; loss recovery (RFC 6675, RFC 8985) marks the send records of TCPRACK.swift
+// from it. The receiver's blocks come from `TCPReassembly.sackBlocks`, D-SACK from the input path.
 
 struct TCPSACKScoreboard {
     private(set) var ranges: [SequenceRange] = []
@@ -77,6 +77,18 @@ struct TCPSACKScoreboard {
             position = SequenceNumber.max(position, range.end)
         }
         return nil
+    }
+
+    /// RFC 2883 §4: the first block reports a duplicate (D-SACK) when the cumulative ACK covers
+    /// it or it lies inside the second block.
+    static func isDuplicateReport(_ blocks: [TCPSACKBlock], ack: SequenceNumber) -> Bool {
+        guard let first = blocks.first else { return false }
+        let start = SequenceNumber(first.left)
+        let end = SequenceNumber(first.right)
+        guard start < end else { return false }
+        if end <= ack { return true }
+        guard blocks.count > 1 else { return false }
+        return start >= SequenceNumber(blocks[1].left) && end <= SequenceNumber(blocks[1].right)
     }
 
     mutating func removeAll() { ranges = [] }

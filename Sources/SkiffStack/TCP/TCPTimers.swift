@@ -68,6 +68,10 @@ struct TCPRetransmissionTimeout {
 /// A connection's deadlines; nil when a timer is not running.
 struct TCPTimerSet {
     var retransmit: Instant? = nil
+    /// RFC 8985 §6.3: the reordering timer, after which a segment not yet deemed lost is.
+    var reorder: Instant? = nil
+    /// RFC 8985 §7.2: the probe timeout (PTO) of the tail loss probe.
+    var probe: Instant? = nil
     var delayedAck: Instant? = nil
     var persist: Instant? = nil
     var keepAlive: Instant? = nil
@@ -81,6 +85,8 @@ struct TCPTimerSet {
             if let current = best, current <= candidate { return }
             best = candidate
         }
+        consider(reorder)
+        consider(probe)
         consider(delayedAck)
         consider(persist)
         consider(keepAlive)
