@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration-timeout: 480
 # Examples/ping as a booted kernel on the vmxnet3 and e1000 drivers, against Linux in a network
 # namespace:
 #   - `skiff run qemu --nic vmxnet3` and `--nic e1000`, one TAP NIC each: a warm-up ping, then 100
