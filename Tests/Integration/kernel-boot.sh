@@ -22,8 +22,7 @@ work=$(mktemp -d /tmp/skiff-kernel-boot.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 failures=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
+source "$root/Tests/Integration/boot-checks.bash"
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
     echo "FAIL: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
@@ -67,28 +66,6 @@ boot() {
     tr -d '\r' <"$work/$name.log" >"$work/$name.txt"
 }
 
-# expect NAME STATUS TEXT...: QEMU exited with STATUS and the console shows every TEXT.
-expect() {
-    local name=$1 expected=$2
-    shift 2
-    local ok=1
-    if [ "$status" != "$expected" ]; then
-        echo "    $name: QEMU status $status, expected $expected"
-        ok=0
-    fi
-    for text in "$@"; do
-        if ! grep -qF -- "$text" "$work/$name.txt"; then
-            echo "    $name: console lacks: $text"
-            ok=0
-        fi
-    done
-    if [ $ok = 1 ]; then
-        pass "$name"
-    else
-        sed 's/^/    | /' "$work/$name.txt" | tail -40
-        fail "$name"
-    fi
-}
 
 echo "== building"
 build hello Examples/hello || exit 1
