@@ -24,31 +24,11 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 source "$root/Tests/Integration/boot-checks.bash"
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-    echo "FAIL: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-    exit 1
-fi
-
-if [ -n "${SKIFF:-}" ]; then
-    skiff=$SKIFF
-else
-    swift build --product skiff >"$work/skiff-build.log" 2>&1 || { cat "$work/skiff-build.log"; echo "FAIL: building skiff"; exit 1; }
-    skiff="$(swift build --show-bin-path)/skiff"
-fi
-scratch=()
-[ -n "${SKIFF_SCRATCH:-}" ] && scratch=(--scratch-path "$SKIFF_SCRATCH")
-
 # build NAME APP [skiff build options...]: builds APP into $work/NAME.elf and prints the size line.
 build() {
     local name=$1 app=$2
     shift 2
-    if "$skiff" build "$app" "${scratch[@]}" --output "$work/$name.elf" "$@" >"$work/$name.build.log" 2>&1; then
-        tail -1 "$work/$name.build.log"
-    else
-        tail -30 "$work/$name.build.log"
-        fail "skiff build $app $*"
-        return 1
-    fi
+    build_app "$name" "$app" --output "$work/$name.elf" "$@"
 }
 
 # boot NAME ELF SECONDS [qemu options...]: boots ELF (unless options give -cdrom) and leaves

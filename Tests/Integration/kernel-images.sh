@@ -36,33 +36,6 @@ trap cleanup EXIT
 failures=0
 source "$root/Tests/Integration/boot-checks.bash"
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-    echo "FAIL: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-    exit 1
-fi
-
-if [ -n "${SKIFF:-}" ]; then
-    skiff=$SKIFF
-else
-    swift build --product skiff >"$work/skiff-build.log" 2>&1 || { cat "$work/skiff-build.log"; echo "FAIL: building skiff"; exit 1; }
-    skiff="$(swift build --show-bin-path)/skiff"
-fi
-scratch=()
-[ -n "${SKIFF_SCRATCH:-}" ] && scratch=(--scratch-path "$SKIFF_SCRATCH")
-
-# build NAME APP [skiff build options...]: builds APP with the options, output in $work/NAME.*.
-build() {
-    local name=$1 app=$2
-    shift 2
-    if "$skiff" build "$app" "${scratch[@]}" "$@" >"$work/$name.build.log" 2>&1; then
-        tail -1 "$work/$name.build.log"
-    else
-        tail -30 "$work/$name.build.log"
-        fail "skiff build $app $*"
-        return 1
-    fi
-}
-
 # boot NAME SECONDS QEMU-OPTIONS...: console in $work/NAME.txt, QEMU's status in $status.
 status=0
 boot() {
@@ -102,11 +75,11 @@ expect_cli_error "cmdline on an ELF" "error: --cmdline and --module need --forma
     Examples/hello --cmdline "skiff.verbose"
 
 echo "== building"
-build hello-raw Examples/hello --format raw --output "$work/hello.img" \
+build_app hello-raw Examples/hello --format raw --output "$work/hello.img" \
     --cmdline "skiff.verbose from=skiff-raw" --module "$work/module1 role=config" --module "$work/module2" || exit 1
-build hello-iso Examples/hello --format iso --output "$work/hello.iso" \
+build_app hello-iso Examples/hello --format iso --output "$work/hello.iso" \
     --cmdline "skiff.verbose from=skiff-iso" --module "$work/module1 role=config" --module "$work/module2" || exit 1
-build hello-elf Examples/hello --output "$work/hello.elf" || exit 1
+build_app hello-elf Examples/hello --output "$work/hello.elf" || exit 1
 
 echo "== raw disk"
 boot raw 60 -drive "file=$work/hello.img,format=raw,if=ide"
@@ -166,7 +139,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; t
     if [ "${CI:-}" = true ]; then fail "ping raw disk: needs root, /dev/net/tun and ip"; else echo "SKIP: ping raw disk (needs root)"; fi
 else
     guest=198.18.0.10
-    build ping-raw Examples/ping --format raw --output "$work/ping.img" \
+    build_app ping-raw Examples/ping --format raw --output "$work/ping.img" \
         --cmdline "skiff.verbose ip=$guest::198.18.0.1:255.255.255.0::eth0:off" || exit 1
     NS="skf-it-kernel-images-$$"
     ip netns add "$NS"
