@@ -140,7 +140,7 @@ extension NetworkStack {
         let destination = ip.destination
         // The weak host model (RFC 1122 §3.3.4.2): any of our addresses, on any interface.
         let isBroadcast = destination.isLimitedBroadcast || interface.isSubnetBroadcast(destination)
-        guard isBroadcast || isOurAddress(destination) else {
+        guard isBroadcast || isOurAddress(destination) || isForDHCPClient(ip, on: interface) else {
             statistics.ipDroppedNotForUs += 1
             return
         }
@@ -207,7 +207,7 @@ extension NetworkStack {
         case IPProtocol.icmp:
             handleICMP(ip, isBroadcast: isBroadcast, now: now)
         case IPProtocol.udp:
-            handleUDP(ip, linkBroadcast: linkBroadcast, now: now)
+            handleUDP(ip, on: interface, linkBroadcast: linkBroadcast, now: now)
         case IPProtocol.tcp:
             handleTCP(ip, on: interface, isBroadcast: isBroadcast || linkBroadcast, now: now)
         default:

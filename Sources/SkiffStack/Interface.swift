@@ -18,6 +18,9 @@ public final class Interface {
     var arp: ARPCache<PacketBuffer>
     /// Whole frames the device refused with `.again`, oldest first.
     var transmitBacklog: [[UInt8]] = []
+    /// Set while a DHCP client runs here (DHCP/DHCPClient.swift): UDP to port 68 reaches it even
+    /// before the interface has an address, and so do ARP packets that conflict with its probe.
+    var dhcpPort: DHCPPort?
 
     init(name: String, device: any NetworkDevice, index: Int, configuration: StackConfiguration) {
         self.name = name
@@ -33,6 +36,10 @@ public final class Interface {
     }
 
     public var isUp: Bool { device.isLinkUp }
+
+    /// Datagrams wait for an ARP answer or frames for room in the transmit ring (e.g. a last
+    /// message before shutdown, such as a DHCPRELEASE).
+    public var hasPendingOutput: Bool { arp.nextDeadline != nil || !transmitBacklog.isEmpty }
 
     /// Adds `address`; false if it is already configured (with any prefix length).
     @discardableResult

@@ -63,6 +63,8 @@ extension NetworkStack {
         let senderIP = arp.senderIP
         let senderMAC = arp.senderMAC
         let targetIsOurs = interface.hasAddress(arp.targetIP)
+        interface.dhcpPort?.observeARP(operation: arp.operation, senderMAC: senderMAC, senderIP: senderIP,
+                                       targetIP: arp.targetIP, ourMAC: interface.macAddress)
 
         if interface.hasAddress(senderIP) {
             // Someone else uses one of our addresses (RFC 5227 §2.4): never learn it, report it.
@@ -101,6 +103,15 @@ extension NetworkStack {
                                 senderIP: interface.sourceAddress(toward: address) ?? .any,
                                 targetMAC: .zero, targetIP: address)
         transmitARP(request, to: .broadcast, on: interface, now: now)
+        statistics.arpRequestsSent += 1
+    }
+
+    /// RFC 5227 §2.1.1: an ARP probe for `address` — a broadcast request with sender IP 0.0.0.0
+    /// and target hardware address zero — asking whether another host uses it.
+    func sendARPProbe(for address: IPv4Address, on interface: Interface, now: Instant) {
+        let probe = ARPPacket(operation: .request, senderMAC: interface.macAddress, senderIP: .any,
+                              targetMAC: .zero, targetIP: address)
+        transmitARP(probe, to: .broadcast, on: interface, now: now)
         statistics.arpRequestsSent += 1
     }
 
