@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "SkiffStackTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .testTarget(name: "SkiffServicesTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffServices"]),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffConfig"]),
-        .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffHosted"]),
+        .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffHosted"]),
         .testTarget(name: "SkiffDeployTests", dependencies: ["SkiffWire", "SkiffDeploy"]),
         .testTarget(name: "SkiffImageTests", dependencies: ["SkiffImage"]),
     ],

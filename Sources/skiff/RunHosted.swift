@@ -47,6 +47,8 @@ struct RunHosted: ParsableCommand {
     @Option(name: .customLong("http-port"), help: ArgumentHelp("Serve the demo site (as Examples/web does) on this TCP port; 0 (the default) turns it off.", valueName: "port"))
     var httpPort: String = "0"
 
+    @OptionGroup var tcp: TCPOptions
+
     @Flag(name: .customLong("quiet"), help: "Do not log stack events (configuration and counters are still printed).")
     var quiet = false
 
@@ -111,6 +113,8 @@ struct RunHosted: ParsableCommand {
 
     func run() throws {
         let settings = try settings()
+        var stackConfiguration = RunHosted.stackConfiguration
+        try tcp.apply(to: &stackConfiguration)
         let device: TapDevice
         do {
             device = try TapDevice(name: settings.tap, macAddress: settings.mac, mtu: settings.mtu)
@@ -118,7 +122,7 @@ struct RunHosted: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         let platform = HostedPlatform(devices: [device])
-        let stack = NetworkStack(platform: platform, configuration: RunHosted.stackConfiguration)
+        let stack = NetworkStack(platform: platform, configuration: stackConfiguration)
         if !quiet {
             stack.log = { line in platform.write(console: line + "\n") }
         }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# integration-timeout: 240
+# integration-timeout: 480
 # Skiff's TCP (hosted) against Linux's through the impairment relay: 5% loss, 20 ms delay and 25%
 # reordering each way (`skiff relay --loss 5 --delay 20 --reorder 25 --seed 9`), a TCP echo of
-# TCP_IMPAIRED_BYTES (default 5 MB) each way, sending while receiving, checked by SHA-256.
+# TCP_IMPAIRED_BYTES (default 100 MB, as the issue asks) each way, sending while receiving,
+# checked by SHA-256.
 #
 # Three namespaces made here: the Linux host (198.18.3.1/24), a Linux peer (198.18.3.3/24) and the
 # relay's, where bridge brL joins the host's cable to tapL, bridge brR joins tapR to tapS, the TAP
@@ -15,18 +16,32 @@
 # through the same relay and settings; the log prints both rates and their ratio, with Skiff's
 # loss-recovery counters.
 #
-# The size: the issue asks for 100 MB each way. Measured here (debug build, 2 cores): before
-# RACK-TLP (RFC 8985) and RFC 6675 recovery, 2 MB each way went at 58 kB/s with 17 retransmission
-# timeouts against 42 fast recoveries; with them 137-146 kB/s with 0-1 timeouts against about 50.
-# The default, 5 MB each way, now takes about 40 s (126-133 kB/s, 0-1 timeouts, 145 fast
-# recoveries); Linux to Linux through the same relay does 1.4 MB/s at 1 MB and 4-5 MB/s at 5 MB.
-# TCP_IMPAIRED_BYTES=100000000 runs the full amount (about 13 minutes: raise the timeouts below).
+# Both sides use BBR (Skiff: --tcp-congestion bbr --tcp-buffer 4M; Linux: TCP_CONGESTION=bbr,
+# this machine's default anyway). With random 5% loss every loss-based algorithm collapses to a
+# few segments per round trip (Mathis et al.: rate ~ MSS/RTT x 1.22/sqrt(p), about 200 kB/s here),
+# and so does Linux's: measured with TCP_CONGESTION=cubic, Linux to Linux moved 109-127 kB/s and
+# Skiff (CUBIC) 147 kB/s, so 100 MB would take 13 minutes. BBR models the path instead of
+# reacting to each loss: measured here, Skiff 1.3-1.4 MB/s each way (debug build) against Linux's
+# 4.5-6 MB/s; 100 MB each way takes about 75 s. TCP_IMPAIRED_CC=cubic runs both sides with CUBIC.
 source "$(dirname "$0")/common.bash"
 require_root
 require_commands ip python3
 
 TOOLS="$(cd "$(dirname "$0")" && pwd)/tcp-tools.py"
-BYTES=${TCP_IMPAIRED_BYTES:-5000000}
+BYTES=${TCP_IMPAIRED_BYTES:-100000000}
+CC=${TCP_IMPAIRED_CC:-bbr}
+case "$CC" in
+    bbr) SKIFF_TCP_FLAGS=(--tcp-congestion bbr --tcp-buffer 4M) ;;
+    cubic) SKIFF_TCP_FLAGS=(--tcp-congestion cubic) ;;
+    *) fail "TCP_IMPAIRED_CC=$CC: bbr or cubic" ;;
+esac
+grep -qw "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control || modprobe "tcp_$CC" 2>/dev/null || true
+if grep -qw "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control; then
+    # The Linux echo client and server (tcp-tools.py) set it per socket.
+    export TCP_CONGESTION=$CC
+else
+    log "Linux here has no $CC ($(cat /proc/sys/net/ipv4/tcp_available_congestion_control)): its baseline uses $(cat /proc/sys/net/ipv4/tcp_congestion_control)"
+fi
 HOST_ADDRESS=198.18.3.1
 STACK_ADDRESS=198.18.3.2
 PEER_ADDRESS=198.18.3.3
@@ -86,7 +101,7 @@ ip -n "$NS_PEER" link set eth0 up
 ip netns exec "$NS_RELAY" "$SKIFF" relay --tap tapL --tap tapR --loss 5 --delay 20 --reorder 25 --seed 9 \
     >"$RELAY_LOG" 2>&1 &
 RELAY_PID=$!
-ip netns exec "$NS_RELAY" "$SKIFF" run hosted --tap tapS --address "$STACK_ADDRESS/24" --quiet >"$SKIFF_LOG" 2>&1 &
+ip netns exec "$NS_RELAY" "$SKIFF" run hosted --tap tapS --address "$STACK_ADDRESS/24" --quiet "${SKIFF_TCP_FLAGS[@]}" >"$SKIFF_LOG" 2>&1 &
 SKIFF_PID=$!
 for _ in $(seq 100); do
     grep -q '^echo: tcp port 7$' "$SKIFF_LOG" 2>/dev/null && grep -q '^relay: tapL <-> tapR ' "$RELAY_LOG" 2>/dev/null && break
@@ -117,16 +132,16 @@ for _ in $(seq 50); do
     ip netns exec "$NS_PEER" ss -Hltn "sport = :7" 2>/dev/null | grep -q . && break
     sleep 0.1
 done
-ip netns exec "$NS_HOST" timeout 200 python3 "$TOOLS" echo "$PEER_ADDRESS" 7 "$BYTES" 9 >"$WORKDIR/linux.txt" \
+ip netns exec "$NS_HOST" timeout 400 python3 "$TOOLS" echo "$PEER_ADDRESS" 7 "$BYTES" 9 >"$WORKDIR/linux.txt" \
     || { cat "$WORKDIR/linux.txt" "$WORKDIR/peer.txt"; fail "Linux-to-Linux TCP echo of $BYTES bytes through the relay"; }
 wait "$PEER_PID" || true
 PEER_PID=""
 log "Linux -> Linux: $(cat "$WORKDIR/linux.txt")"
 
 started=$SECONDS
-ip netns exec "$NS_HOST" timeout 200 python3 "$TOOLS" echo "$STACK_ADDRESS" 7 "$BYTES" 9 >"$WORKDIR/echo.txt" \
+ip netns exec "$NS_HOST" timeout 400 python3 "$TOOLS" echo "$STACK_ADDRESS" 7 "$BYTES" 9 >"$WORKDIR/echo.txt" \
     || { cat "$WORKDIR/echo.txt"; fail "TCP echo of $BYTES bytes through the relay"; }
-log "Linux -> Skiff: $(cat "$WORKDIR/echo.txt") at 5% loss, 20 ms delay, 25% reordering each way"
+log "Linux -> Skiff: $(cat "$WORKDIR/echo.txt") at 5% loss, 20 ms delay, 25% reordering each way ($CC on both sides)"
 rate() { sed -n 's/.*(\([0-9.]*\) MB\/s each way).*/\1/p' "$1"; }
 seconds() { sed -n 's/.* each way in \([0-9.]*\) s .*/\1/p' "$1"; }
 log "$(awk -v s="$(seconds "$WORKDIR/echo.txt")" -v l="$(seconds "$WORKDIR/linux.txt")" -v n="$BYTES" \

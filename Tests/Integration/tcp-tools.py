@@ -12,9 +12,13 @@
                                             COUNT SYNs from SRC (random ports) to DST:PORT,
                                             sent as frames on IFACE to MAC (needs scapy)
 
+TCP_CONGESTION=NAME in the environment makes the echo client and server use that congestion
+control (TCP_CONGESTION socket option), e.g. cubic where the machine's default is bbr.
+
 Exit status 0 when the check holds, 1 with a one-line reason when it does not.
 """
 import hashlib
+import os
 import random
 import socket
 import sys
@@ -48,6 +52,12 @@ def stream_sha(count):
     return digest.hexdigest()
 
 
+def congestion_control(sock):
+    name = os.environ.get("TCP_CONGESTION")
+    if name:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, name.encode())
+
+
 def fail(message):
     print(f"FAIL: {message}", flush=True)
     sys.exit(1)
@@ -55,7 +65,10 @@ def fail(message):
 
 def echo(host, port, total, seed=1, timeout=120):
     data = random.Random(seed).randbytes(total)
-    sock = socket.create_connection((host, port), timeout=timeout)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    congestion_control(sock)
+    sock.connect((host, port))
     received = hashlib.sha256()
     count = [0]
     errors = []
@@ -99,6 +112,7 @@ def echo(host, port, total, seed=1, timeout=120):
 
 def echo_server(host, port, timeout=300):
     server = socket.create_server((host, port))
+    congestion_control(server)
     server.settimeout(timeout)
     connection, _ = server.accept()
     connection.settimeout(timeout)

@@ -11,6 +11,9 @@ public enum TCPCongestionAlgorithm: Equatable, Sendable {
     case newReno
     /// RFC 9438 (the default, as in Linux).
     case cubic
+    /// BBR v1 (TCPBBR.swift): model-based, paced, not driven by loss. Needs SACK (the delivery
+    /// rate comes from the send records); a connection whose peer does not SACK uses CUBIC.
+    case bbr
 }
 
 struct TCPCongestionControl {
@@ -48,7 +51,7 @@ struct TCPCongestionControl {
 
     /// New data was acknowledged outside loss recovery.
     mutating func onAck(acked: Int, now: Instant, smoothedRTT: Interval?) {
-        guard acked > 0 else { return }
+        guard acked > 0, algorithm != .bbr else { return }
         if inSlowStart {
             // RFC 5681 §3.1 (RFC 3465 with L = 1 SMSS).
             cwnd += min(acked, segmentSize)
@@ -63,6 +66,8 @@ struct TCPCongestionControl {
             }
         case .cubic:
             cubicAvoidance(acked: acked, now: now, rtt: smoothedRTT)
+        case .bbr:
+            break
         }
     }
 
@@ -126,11 +131,14 @@ struct TCPCongestionControl {
             epochStart = nil
             let reduced = Int(Double(cwnd) * TCPCongestionControl.beta)
             ssthresh = max(reduced, 2 * segmentSize)
+        case .bbr:
+            break
         }
     }
 
     /// Fast recovery ended (RFC 6582 §3.2 step 3, option 1).
     mutating func onRecoveryExit(flightSize: Int) {
+        guard algorithm != .bbr else { return }
         cwnd = min(ssthresh, max(flightSize, segmentSize) + segmentSize)
         epochStart = nil
     }
@@ -138,6 +146,7 @@ struct TCPCongestionControl {
     /// The retransmission timer expired: RFC 5681 §3.1 eqn. 4, loss window of one segment
     /// (RFC 9438 §4.8: CUBIC sets ssthresh as for any congestion event).
     mutating func onRetransmitTimeout(flightSize: Int, now: Instant, firstTimeout: Bool) {
+        guard algorithm != .bbr else { return }
         if firstTimeout {
             onCongestionEvent(flightSize: flightSize, now: now)
             if algorithm == .newReno { ssthresh = max(flightSize / 2, 2 * segmentSize) }

@@ -43,7 +43,7 @@ public final class TCPConnection: StreamConnection {
     /// The congestion control algorithm (CUBIC unless the configuration says otherwise).
     public var congestionControl: TCPCongestionAlgorithm {
         get { block.congestion.algorithm }
-        set { block.congestion.algorithm = newValue }
+        set { block.setCongestionAlgorithm(newValue) }
     }
 
     /// Keepalive probes after `tcpKeepAliveIdle` of silence (RFC 9293 §3.8.4); off by default.

@@ -97,6 +97,12 @@ final class TCPControlBlock {
     var rack = TCPRACKState()
     /// The window before the current fast recovery's reduction, while it may prove spurious.
     var recoveryUndo: TCPRecoveryUndo? = nil
+    /// Delivery rate samples (TCPDeliveryRate.swift), kept with the send records.
+    var deliveryRate = TCPDeliveryRate()
+    /// The BBR model when the connection uses BBR (and the peer SACKs).
+    var bbr: TCPBBR? = nil
+    /// Pacing (BBR): no data segment leaves before this instant; the pacing timer waits for it.
+    var nextSendTime: Instant? = nil
 
     // Application side.
     var nagle = true
@@ -168,6 +174,46 @@ final class TCPControlBlock {
                                           initialWindowSegments: configuration.tcpInitialWindowSegments)
         // RFC 5681 §3.1 / RFC 6298 §5.7: after a lost SYN the initial window is one segment.
         if retransmitCount > 0 { congestion.cwnd = options.segmentSize }
+        setCongestionAlgorithm(algorithm, negotiated: true)
+    }
+
+    /// Switches the algorithm; BBR needs the send records, so without SACK it falls back to CUBIC.
+    /// Before the handshake (`negotiated` false, SYN states) only the choice is kept.
+    func setCongestionAlgorithm(_ algorithm: TCPCongestionAlgorithm, negotiated: Bool? = nil) {
+        let established = negotiated ?? (state != .closed && state != .synSent && state != .synReceived)
+        if algorithm == .bbr && established && !options.sack {
+            congestion.algorithm = .cubic
+        } else {
+            congestion.algorithm = algorithm
+        }
+        if congestion.algorithm == .bbr && established {
+            if bbr == nil {
+                bbr = TCPBBR(segmentSize: options.segmentSize, initialWindow: congestion.cwnd, seed: tsOffset)
+            }
+        } else {
+            bbr = nil
+            nextSendTime = nil
+            timers.pacing = nil
+        }
+    }
+
+    /// Whether pacing lets a data segment leave at `now`; if not, the pacing timer is set. A
+    /// burst of up to BBR's send quantum may leave ahead of the schedule.
+    func pacingAllows(now: Instant) -> Bool {
+        guard let bbr, let next = nextSendTime else { return true }
+        let slack = Interval(nanoseconds: Int64(Double(bbr.sendQuantum) * 1e9 / bbr.pacingRate))
+        if next <= now + slack { return true }
+        timers.pacing = next - slack
+        return false
+    }
+
+    /// A data segment of `bytes` left at `now`: the next may leave `bytes / pacing rate` later.
+    func paced(bytes: Int, now: Instant) {
+        guard let bbr else { return }
+        // Never bank idle time: the schedule restarts from now after a pause.
+        let start = nextSendTime.map { $0 > now ? $0 : now } ?? now
+        // 1% under the rate, as Linux paces, so that the queue drains when the estimate is exact.
+        nextSendTime = start + Interval(nanoseconds: Int64(Double(bytes) * 1e9 / (bbr.pacingRate * 0.99)))
     }
 
     /// Frees what a closed connection no longer needs.

@@ -354,6 +354,7 @@ extension TCPControlBlock {
         let ack = seg.ack
         let smss = options.segmentSize
         let previousUna = sndUna
+        let priorInflight = bbr != nil ? sent.pipe(below: sndMax) : 0
         var dsack = false
         // The send window (RFC 9293 §3.10.7.4: only from a newer segment).
         var windowChanged = false
@@ -392,7 +393,7 @@ extension TCPControlBlock {
                 // RFC 8985 §7.4: the probe's episode ends once what it covered is acknowledged.
                 if let probeEnd = rack.probeEnd, sndUna >= probeEnd {
                     rack.probeEnd = nil
-                    if rack.probeWasRetransmission && !rack.probeDuplicated && !inRecovery {
+                    if rack.probeWasRetransmission && !rack.probeDuplicated && !inRecovery && bbr == nil {
                         // §7.4.2: unless a DSACK showed the probe only duplicated a delivered
                         // segment, it repaired a loss: the window is reduced once.
                         congestion.onCongestionEvent(flightSize: sndMax - sndUna, now: now)
@@ -407,6 +408,7 @@ extension TCPControlBlock {
                     // RFC 6582 §3.2 step 3: full acknowledgment.
                     inRecovery = false
                     congestion.onRecoveryExit(flightSize: sndMax - sndUna)
+                    bbr?.exitRecovery(cwnd: &congestion.cwnd)
                     rack.recoveryEnded()
                 } else {
                     // Step 5: a partial acknowledgment. With SACK, RACK judges the next
@@ -420,6 +422,8 @@ extension TCPControlBlock {
                 }
             } else {
                 congestion.onAck(acked: acked, now: now, smoothedRTT: rto.smoothed)
+                // The end of a timeout's recovery (RFC 6582 "recover" was set to SND.MAX then).
+                if ack >= recover { bbr?.exitRecovery(cwnd: &congestion.cwnd) }
             }
             // RFC 6298 §5.2, §5.3.
             if sndUna == sndMax {
@@ -466,6 +470,11 @@ extension TCPControlBlock {
             timers.reorder = nil
             timers.probe = nil
         }
+        if bbr != nil {
+            let sample = deliveryRate.takeSample(minimumRTT: rack.minimumRTT)
+            bbr?.onAck(sample, delivered: deliveryRate.delivered, inflight: sent.pipe(below: sndMax),
+                       priorInflight: priorInflight, cwnd: &congestion.cwnd, now: now)
+        }
     }
 
     /// A DSACK (RFC 2883): a segment arrived twice. If the probe was the duplicate it repaired
@@ -496,6 +505,7 @@ extension TCPControlBlock {
             }
         }
         rack.update(delivered: segment, now: now, ambiguous: ambiguous)
+        deliveryRate.onDelivered(segment, now: now)
     }
 
     /// Marks lost segments: RACK (RFC 8985 §6.2 step 5) from the send time of the most recently
@@ -524,7 +534,7 @@ extension TCPControlBlock {
                 }
                 let remaining = (segment.sentAt + rack.rtt + window) - now
                 if remaining <= .zero {
-                    sent.markLost(at: i)
+                    deliveryRate.onLost(sent.markLost(at: i))
                     lost += 1
                 } else if timeout < remaining {
                     timeout = remaining
@@ -549,7 +559,7 @@ extension TCPControlBlock {
                 } else if segment.end <= sndNxt && !segment.lost && !segment.retransmitted
                             && (rangesAbove >= TCPRACKState.duplicateThreshold
                                 || bytesAbove > (TCPRACKState.duplicateThreshold - 1) * smss) {
-                    sent.markLost(at: i)
+                    deliveryRate.onLost(sent.markLost(at: i))
                     lost += 1
                 }
                 aboveWasSacked = segment.sacked
@@ -566,7 +576,13 @@ extension TCPControlBlock {
     private func enterRecovery(stack: NetworkStack, now: Instant, reduce: Bool = true) {
         let smss = options.segmentSize
         stack.statistics.tcpFastRetransmits += 1
-        if reduce {
+        if reduce, bbr != nil {
+            // BBR: no multiplicative decrease, packet conservation for a round (TCPBBR.swift).
+            recoveryUndo = nil
+            recover = sndMax
+            bbr?.enterRecovery(cwnd: &congestion.cwnd, inflight: sent.pipe(below: sndMax),
+                               delivered: deliveryRate.delivered)
+        } else if reduce {
             recoveryUndo = options.sack ? TCPRecoveryUndo(cwnd: congestion.cwnd, ssthresh: congestion.ssthresh) : nil
             congestion.onCongestionEvent(flightSize: sndMax - sndUna, now: now)
             recover = sndMax

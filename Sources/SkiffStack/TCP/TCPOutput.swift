@@ -134,7 +134,9 @@ extension TCPControlBlock {
         if length > 0 && from + length == end { flags.insert(.psh) }
         guard covered > 0 else { return 0 }
         let isRetransmission = from < sndMax
+        let delivery = options.sack ? deliveryRate.onSend(inFlight: sndMax - sndUna, now: now) : TCPDeliverySnapshot()
         transmit(stack: stack, seq: from, flags: flags, length: length, now: now)
+        if length > 0 { paced(bytes: length, now: now) }
         if isRetransmission {
             stack.statistics.tcpRetransmittedSegments += 1
             recoveryUndo?.retransmissions += 1
@@ -142,7 +144,7 @@ extension TCPControlBlock {
         } else if rttTiming == nil && !options.timestamps {
             rttTiming = (from, now)
         }
-        if options.sack { sent.record(start: from, end: from + covered, now: now) }
+        if options.sack { sent.record(start: from, end: from + covered, now: now, delivery: delivery) }
         if sndMax < from + covered { sndMax = from + covered }
         if timers.retransmit == nil { timers.retransmit = now + rto.current }
         return covered
@@ -163,6 +165,7 @@ extension TCPControlBlock {
         var sentNewData = false
         // Bounded: every pass sends a segment or stops; the window bounds the segments.
         for _ in 0..<4096 {
+            if bbr != nil && !pacingAllows(now: now) { break }
             if inSACKRecovery {
                 // NextSeg rule 1 (RFC 8985 §6.2: the loss marks replace IsLost and HighRxt, so a
                 // lost retransmission is sent again).
@@ -183,6 +186,12 @@ extension TCPControlBlock {
             break
         }
         if sentNewData { armProbeTimer(now: now) }
+        if bbr != nil && sndNxt >= dataEnd && !sent.segments.contains(where: { $0.lost }) {
+            // Draft-cheng delivery rate §3.3 (C.app_limited): the application, not the network,
+            // limits what is in flight, so the samples until it is delivered understate the path.
+            let pipe = sent.pipe(below: sndMax)
+            if pipe < congestion.cwnd { deliveryRate.markApplicationLimited(inFlight: pipe) }
+        }
         // The persist timer: data waits, the window is closed and nothing is in flight to bring
         // an update (RFC 9293 §3.8.6.1).
         if sndWnd == 0 && dataEnd > sndNxt && sndUna == sndMax {
@@ -385,6 +394,11 @@ extension TCPControlBlock {
             timers.probe = nil
             sendTailLossProbe(stack: stack, now: now)
         }
+        if let deadline = timers.pacing, deadline <= now {
+            timers.pacing = nil
+            output(stack: stack, now: now)
+            if state == .closed { return }
+        }
         if let deadline = timers.persist, deadline <= now {
             timers.persist = nil
             if sndWnd == 0 && dataEnd > sndNxt && sndUna == sndMax {
@@ -452,6 +466,8 @@ extension TCPControlBlock {
             }
             stack.statistics.tcpRetransmitTimeouts += 1
             congestion.onRetransmitTimeout(flightSize: sndMax - sndUna, now: now, firstTimeout: retransmitCount == 1)
+            bbr?.onRetransmitTimeout(cwnd: &congestion.cwnd, delivered: deliveryRate.delivered)
+            nextSendTime = nil
             inRecovery = false
             duplicateAcks = 0
             recover = sndMax

@@ -18,6 +18,8 @@ struct TCPSentSegment {
     var sacked = false
     /// Marked lost (by RACK or RFC 6675 IsLost) and not retransmitted since.
     var lost = false
+    /// The connection's delivery state at the last (re)transmission (TCPDeliveryRate.swift).
+    var delivery = TCPDeliverySnapshot()
 
     var length: Int { end - start }
 }
@@ -38,7 +40,8 @@ struct TCPSentSegments {
     var count: Int { segments.count }
 
     /// Records a (re)transmission of [start, end) at `now`.
-    mutating func record(start: SequenceNumber, end: SequenceNumber, now: Instant) {
+    mutating func record(start: SequenceNumber, end: SequenceNumber, now: Instant,
+                         delivery: TCPDeliverySnapshot = TCPDeliverySnapshot()) {
         guard start < end else { return }
         if let last = segments.last, start < last.end {
             split(at: start)
@@ -48,11 +51,12 @@ struct TCPSentSegments {
                 segments[i].sentAt = now
                 segments[i].retransmitted = true
                 segments[i].lost = false
+                segments[i].delivery = delivery
             }
             guard end > last.end else { return }
-            append(TCPSentSegment(start: last.end, end: end, sentAt: now))
+            append(TCPSentSegment(start: last.end, end: end, sentAt: now, delivery: delivery))
         } else {
-            append(TCPSentSegment(start: start, end: end, sentAt: now))
+            append(TCPSentSegment(start: start, end: end, sentAt: now, delivery: delivery))
         }
     }
 
@@ -119,7 +123,12 @@ struct TCPSentSegments {
 
     mutating func removeAll() { segments = [] }
 
-    mutating func markLost(at index: Int) { segments[index].lost = true }
+    /// Marks a record lost; returns its length.
+    @discardableResult
+    mutating func markLost(at index: Int) -> Int {
+        segments[index].lost = true
+        return segments[index].length
+    }
 
     /// RFC 6675 §4 SetPipe with IsLost replaced by the loss marks: every record not SACKed and
     /// not waiting for retransmission as lost counts once (a retransmission replaces its original).

@@ -73,6 +73,8 @@ struct TCPTimerSet {
     /// RFC 8985 §7.2: the probe timeout (PTO) of the tail loss probe.
     var probe: Instant? = nil
     var delayedAck: Instant? = nil
+    /// Pacing (BBR): when the next data segment may leave.
+    var pacing: Instant? = nil
     var persist: Instant? = nil
     var keepAlive: Instant? = nil
     var timeWait: Instant? = nil
@@ -88,6 +90,7 @@ struct TCPTimerSet {
         consider(reorder)
         consider(probe)
         consider(delayedAck)
+        consider(pacing)
         consider(persist)
         consider(keepAlive)
         consider(timeWait)

@@ -1,0 +1,188 @@
+import SkiffPlatform
+import SkiffWire
+import XCTest
+@testable import SkiffHosted
+@testable import SkiffStack
+
+/// One end of the simulated cable: what the stack transmits goes into this direction's
+/// `ImpairmentQueue`; what leaves the other direction's queue waits in `inbox`.
+private final class RelayedDevice: NetworkDevice {
+    let name: String
+    let macAddress: MACAddress
+    let mtu = 1500
+    let isLinkUp = true
+    var inbox: [[UInt8]] = []
+    var queue: ImpairmentQueue
+    var now = Instant.zero
+
+    init(name: String, mac: MACAddress, settings: ImpairmentSettings, seed: UInt64) {
+        self.name = name
+        macAddress = mac
+        queue = ImpairmentQueue(settings: settings, seed: seed)
+    }
+
+    func receive(budget: Int, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        let count = min(budget, inbox.count)
+        let frames = inbox.prefix(count)
+        inbox.removeFirst(count)
+        for frame in frames { frame.withUnsafeBytes { body($0) } }
+        return count
+    }
+
+    func transmit(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> DeviceResult {
+        var frame = [UInt8](repeating: 0, count: length)
+        frame.withUnsafeMutableBytes { fill($0) }
+        frame.withUnsafeBytes { queue.offer($0, now: now) }
+        return .ok
+    }
+}
+
+/// Two stacks joined by two `ImpairmentQueue`s, the relay's own scheduler, driven by a manual
+/// clock that jumps from event to event: the deterministic twin of `tcp-impaired.sh`.
+final class ImpairedLink {
+    static let addressA = IPv4Address(198, 18, 0, 1)
+    static let addressB = IPv4Address(198, 18, 0, 2)
+    let a: NetworkStack
+    let b: NetworkStack
+    private let deviceA: RelayedDevice
+    private let deviceB: RelayedDevice
+    var now = Instant(nanoseconds: 1_000_000_000)
+
+    init(settings: ImpairmentSettings, seed: UInt64, configuration: StackConfiguration) {
+        let macA = MACAddress(0x52, 0x54, 0, 0, 0, 0x0a)
+        let macB = MACAddress(0x52, 0x54, 0, 0, 0, 0x0b)
+        deviceA = RelayedDevice(name: "a", mac: macA, settings: settings,
+                                seed: ImpairmentQueue.seed(seed, direction: 0))
+        deviceB = RelayedDevice(name: "b", mac: macB, settings: settings,
+                                seed: ImpairmentQueue.seed(seed, direction: 1))
+        var configurationA = configuration
+        configurationA.tcpSecret = TCPSecret(seed, 1)
+        var configurationB = configuration
+        configurationB.tcpSecret = TCPSecret(seed, 2)
+        a = NetworkStack(configuration: configurationA)
+        b = NetworkStack(configuration: configurationB)
+        let interfaceA = a.addInterface(deviceA)
+        let interfaceB = b.addInterface(deviceB)
+        a.addAddress(IPv4CIDR(address: Self.addressA, prefixLength: 24), to: interfaceA, now: now)
+        b.addAddress(IPv4CIDR(address: Self.addressB, prefixLength: 24), to: interfaceB, now: now)
+        a.addStaticARPEntry(Self.addressB, mac: macB, on: interfaceA, now: now)
+        b.addStaticARPEntry(Self.addressA, mac: macA, on: interfaceB, now: now)
+    }
+
+    var statisticsA: ImpairmentStatistics { deviceA.queue.statistics }
+    var statisticsB: ImpairmentStatistics { deviceB.queue.statistics }
+
+    /// Runs until `condition` holds or `limit` of simulated time passes; `body` is the
+    /// applications' step, run after every poll.
+    func run(for limit: Interval, until condition: () -> Bool, body: () -> Void) -> Bool {
+        let end = now + limit
+        var rounds = 0
+        while now <= end {
+            rounds += 1
+            if rounds > 20_000_000 { return false }
+            deviceA.now = now
+            deviceB.now = now
+            deviceA.queue.poll(now: now) { deviceB.inbox.append(Array($0)); return true }
+            deviceB.queue.poll(now: now) { deviceA.inbox.append(Array($0)); return true }
+            var next = a.poll(now: now)
+            next = earliest(next, b.poll(now: now))
+            body()
+            if condition() { return true }
+            if !deviceA.inbox.isEmpty || !deviceB.inbox.isEmpty { continue }
+            next = earliest(next, deviceA.queue.nextDeparture)
+            next = earliest(next, deviceB.queue.nextDeparture)
+            let step = next ?? now + .milliseconds(10)
+            now = step > now ? step : now + Interval(nanoseconds: 1000)
+        }
+        return condition()
+    }
+
+    private func earliest(_ x: Instant?, _ y: Instant?) -> Instant? {
+        guard let x else { return y }
+        guard let y else { return x }
+        return y < x ? y : x
+    }
+}
+
+/// Bulk transfers through the impairment relay's scheduler at the settings `tcp-impaired.sh`
+/// uses (5% loss, 20 ms delay, 25% reordering each way): every byte arrives, and the simulated
+/// rate is printed beside the counters that explain it.
+final class ImpairedTransferTests: XCTestCase {
+    struct Result {
+        var delivered: Bool
+        var seconds: Double
+        var sender = StackStatistics()
+        var receiver = StackStatistics()
+        var detail = ""
+        var rate: Double { seconds > 0 ? 1 / seconds : 0 }
+    }
+
+    static func relaySettings() -> ImpairmentSettings {
+        var settings = ImpairmentSettings()
+        settings.loss = .percent(5)
+        settings.delay = .milliseconds(20)
+        settings.reorder = .percent(25)
+        return settings
+    }
+
+    static func transfer(size: Int, seed: UInt64, settings: ImpairmentSettings = relaySettings(),
+                         configuration: StackConfiguration = StackConfiguration()) -> Result {
+        let link = ImpairedLink(settings: settings, seed: seed, configuration: configuration)
+        guard let listener = try? link.b.listen(port: 9),
+              let client = try? link.a.connect(to: ImpairedLink.addressB, port: 9, now: link.now) else {
+            return Result(delivered: false, seconds: 0, detail: "setup failed")
+        }
+        var data = [UInt8](repeating: 0, count: size)
+        var state = seed | 1
+        for i in 0..<size {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            data[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        var server: TCPConnection? = nil
+        var received: [UInt8] = []
+        received.reserveCapacity(size)
+        var offset = 0
+        let start = link.now
+        var finish = start
+        let done = link.run(for: .seconds(3600), until: { received.count >= size }) {
+            if server == nil { server = listener.acceptConnection() }
+            if offset < size && client.isOpen {
+                offset += data[offset...].withUnsafeBytes { max(0, client.write($0, now: link.now)) }
+            }
+            if let server {
+                _ = server.read { bytes in
+                    received.append(contentsOf: bytes)
+                    return bytes.count
+                }
+            }
+            finish = link.now
+        }
+        let seconds = Double((finish - start).nanoseconds) / 1e9
+        let detail = "\(size) bytes in \(seconds) s simulated (\(Int(Double(size) / seconds / 1000)) kB/s), "
+            + "cwnd \(client.congestionWindow), srtt \(client.smoothedRTT.map { "\($0.nanoseconds / 1_000_000) ms" } ?? "-"), "
+            + "sender: retransmitted \(link.a.statistics.tcpRetransmittedSegments), fast recoveries \(link.a.statistics.tcpFastRetransmits), "
+            + "RTOs \(link.a.statistics.tcpRetransmitTimeouts), RACK losses \(link.a.statistics.tcpRACKLosses), "
+            + "TLPs \(link.a.statistics.tcpTailLossProbes), undone \(link.a.statistics.tcpSpuriousRecoveriesUndone), "
+            + "PAWS drops \(link.a.statistics.tcpPAWSDrops); receiver: out of order \(link.b.statistics.tcpOutOfOrderSegments), "
+            + "PAWS drops \(link.b.statistics.tcpPAWSDrops), ooo drops \(link.b.statistics.tcpOutOfOrderDrops); "
+            + "relay a→b lost \(link.statisticsA.lost) reordered \(link.statisticsA.reordered) of \(link.statisticsA.received)"
+        return Result(delivered: done && received == data, seconds: seconds, sender: link.a.statistics,
+                      receiver: link.b.statistics, detail: detail)
+    }
+
+    func testTransferThroughTheRelaySchedule() {
+        let size = Int(ProcessInfo.processInfo.environment["SKIFF_IMPAIRED_BYTES"] ?? "") ?? 2_000_000
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = StackConfiguration()
+        if environment["SKIFF_IMPAIRED_CC"] == "bbr" { configuration.tcpCongestionControl = .bbr }
+        if let buffer = Int(environment["SKIFF_IMPAIRED_BUFFER"] ?? "") {
+            configuration.tcpSendBufferSize = buffer
+            configuration.tcpReceiveBufferSize = buffer
+        }
+        for seed in UInt64(1)...3 {
+            let result = Self.transfer(size: size, seed: seed, configuration: configuration)
+            print("impaired transfer seed \(seed): \(result.detail)")
+            XCTAssertTrue(result.delivered, result.detail)
+        }
+    }
+}
