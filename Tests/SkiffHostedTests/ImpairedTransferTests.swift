@@ -114,7 +114,10 @@ final class ImpairedTransferTests: XCTestCase {
         var sender = StackStatistics()
         var receiver = StackStatistics()
         var detail = ""
-        var rate: Double { seconds > 0 ? 1 / seconds : 0 }
+        /// The sender's BBR bandwidth estimate at the end (bytes per second), if it used BBR.
+        var bandwidthEstimate: Double? = nil
+        var linkStatistics = ImpairmentStatistics()
+        var bytesPerSecond = 0.0
     }
 
     static func relaySettings() -> ImpairmentSettings {
@@ -167,22 +170,70 @@ final class ImpairedTransferTests: XCTestCase {
             + "PAWS drops \(link.b.statistics.tcpPAWSDrops), ooo drops \(link.b.statistics.tcpOutOfOrderDrops); "
             + "relay a→b lost \(link.statisticsA.lost) reordered \(link.statisticsA.reordered) of \(link.statisticsA.received)"
         return Result(delivered: done && received == data, seconds: seconds, sender: link.a.statistics,
-                      receiver: link.b.statistics, detail: detail)
+                      receiver: link.b.statistics, detail: detail, bandwidthEstimate: client.block.bbr?.bandwidth,
+                      linkStatistics: link.statisticsA, bytesPerSecond: seconds > 0 ? Double(size) / seconds : 0)
     }
 
-    func testTransferThroughTheRelaySchedule() {
-        let size = Int(ProcessInfo.processInfo.environment["SKIFF_IMPAIRED_BYTES"] ?? "") ?? 2_000_000
-        let environment = ProcessInfo.processInfo.environment
+    static func configuration(_ algorithm: TCPCongestionAlgorithm, buffer: Int) -> StackConfiguration {
         var configuration = StackConfiguration()
-        if environment["SKIFF_IMPAIRED_CC"] == "bbr" { configuration.tcpCongestionControl = .bbr }
-        if let buffer = Int(environment["SKIFF_IMPAIRED_BUFFER"] ?? "") {
-            configuration.tcpSendBufferSize = buffer
-            configuration.tcpReceiveBufferSize = buffer
+        configuration.tcpCongestionControl = algorithm
+        configuration.tcpSendBufferSize = buffer
+        configuration.tcpReceiveBufferSize = buffer
+        return configuration
+    }
+
+    /// Under random 5% loss a loss-based window (CUBIC, RFC 9438) stays a few segments wide
+    /// (Mathis: about 200 kB/s at a 40 ms RTT), while BBR's model ignores random loss: on the same
+    /// seeds, with the buffers `tcp-impaired.sh` gives `skiff run hosted`, BBR moves several
+    /// times as much in the same simulated time, and every byte still arrives in order.
+    /// (Measured: CUBIC 94-149 kB/s, BBR 1-3 MB/s for 2 MB.)
+    func testBBRHoldsItsRateUnderRandomLossWhereCUBICCollapses() {
+        let size = 2_000_000
+        for seed in UInt64(1)...2 {
+            let cubic = Self.transfer(size: size, seed: seed, configuration: Self.configuration(.cubic, buffer: 64 << 10))
+            let bbr = Self.transfer(size: size, seed: seed, configuration: Self.configuration(.bbr, buffer: 1 << 20))
+            print("impaired transfer seed \(seed), CUBIC: \(cubic.detail)")
+            print("impaired transfer seed \(seed), BBR: \(bbr.detail)")
+            XCTAssertTrue(cubic.delivered, cubic.detail)
+            XCTAssertTrue(bbr.delivered, bbr.detail)
+            XCTAssertGreaterThan(cubic.sender.tcpRetransmittedSegments, 0)
+            XCTAssertGreaterThan(bbr.sender.tcpRetransmittedSegments, 0)
+            XCTAssertLessThan(cubic.bytesPerSecond, 300_000, "CUBIC beat the Mathis bound: is the link lossy?")
+            XCTAssertGreaterThan(bbr.bytesPerSecond, 4 * cubic.bytesPerSecond, "BBR: \(bbr.detail)")
         }
-        for seed in UInt64(1)...3 {
-            let result = Self.transfer(size: size, seed: seed, configuration: configuration)
-            print("impaired transfer seed \(seed): \(result.detail)")
-            XCTAssertTrue(result.delivered, result.detail)
-        }
+    }
+
+    /// Over a 10 Mbit/s bottleneck with 20 ms of delay and no loss, BBR's bandwidth estimate
+    /// converges on the bottleneck's rate, and pacing at it keeps the bottleneck queue from
+    /// overflowing (a window-only sender would fill the 1000-frame queue and lose frames).
+    func testBBRMeasuresTheBottleneckAndPacesAtIt() {
+        var settings = ImpairmentSettings()
+        settings.delay = .milliseconds(20)
+        settings.rateKilobits = 10_000
+        settings.limitFrames = 100
+        let result = Self.transfer(size: 4_000_000, seed: 5, settings: settings,
+                                   configuration: Self.configuration(.bbr, buffer: 4 << 20))
+        print("bottleneck transfer: \(result.detail), estimate \(Int(result.bandwidthEstimate ?? 0)) B/s")
+        XCTAssertTrue(result.delivered, result.detail)
+        let linkRate = 10_000_000.0 / 8
+        let estimate = try? XCTUnwrap(result.bandwidthEstimate)
+        XCTAssertGreaterThan(estimate ?? 0, 0.8 * linkRate)
+        XCTAssertLessThan(estimate ?? .infinity, 1.1 * linkRate)
+        // The payload rate of a full 10 Mbit/s link is about 1.17 MB/s (headers take the rest).
+        XCTAssertGreaterThan(result.bytesPerSecond, 0.75 * linkRate, result.detail)
+        XCTAssertLessThan(result.linkStatistics.overflowed, 20, "the bottleneck queue overflowed: \(result.linkStatistics)")
+    }
+
+    /// The same bottleneck with CUBIC: it fills the queue until it overflows (what BBR avoids).
+    func testCUBICFillsTheBottleneckQueue() {
+        var settings = ImpairmentSettings()
+        settings.delay = .milliseconds(20)
+        settings.rateKilobits = 10_000
+        settings.limitFrames = 100
+        let result = Self.transfer(size: 4_000_000, seed: 5, settings: settings,
+                                   configuration: Self.configuration(.cubic, buffer: 4 << 20))
+        print("bottleneck transfer, CUBIC: \(result.detail)")
+        XCTAssertTrue(result.delivered, result.detail)
+        XCTAssertGreaterThan(result.linkStatistics.overflowed, 0)
     }
 }
