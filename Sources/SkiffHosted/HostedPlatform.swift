@@ -13,12 +13,13 @@ private let stopSignalHandler: @convention(c) (Int32) -> Void = { signal in
 
 /// The platform for hosted mode: the stack and applications as a Linux process on TAP devices.
 ///
-/// Time comes from CLOCK_MONOTONIC; the console is standard output, each line prefixed by the
-/// seconds since start; `wait(until:)` sleeps in `pselect` on the TAP descriptors until one is
-/// readable, the deadline passes, or SIGINT/SIGTERM arrives. Those two signals are blocked except
-/// inside `pselect` (which unblocks them atomically), so a signal can never be lost between the
-/// check and the sleep; when one arrives `wait` returns and `shouldStop` becomes true. A signal
-/// that stays pending because the loop never sleeps (a flood of frames) is found by `sigpending`.
+/// Time comes from CLOCK_MONOTONIC (the wall clock from CLOCK_REALTIME); the console is standard
+/// output, each line prefixed by the seconds since start; `wait(until:)` sleeps in `pselect` on
+/// the TAP descriptors until one is readable, the deadline passes, or SIGINT/SIGTERM arrives.
+/// Those two signals are blocked except inside `pselect` (which unblocks them atomically), so a
+/// signal can never be lost between the check and the sleep; when one arrives `wait` returns and
+/// `shouldStop` becomes true. A signal that stays pending because the loop never sleeps (a flood
+/// of frames) is found by `sigpending`.
 public final class HostedPlatform: Platform {
     public private(set) var taps: [TapDevice] = []
     public var networkDevices: [any NetworkDevice] { taps.map { $0 } }
@@ -93,6 +94,13 @@ public final class HostedPlatform: Platform {
     }
 
     public func now() -> Instant { HostedPlatform.monotonicNow() }
+
+    /// CLOCK_REALTIME: the host's clock, trusted as the host keeps it (NTP and so on).
+    public func wallClock() -> UnixTime? {
+        var ts = timespec()
+        guard clock_gettime(CLOCK_REALTIME, &ts) == 0 else { return nil }
+        return UnixTime(seconds: Int64(ts.tv_sec), nanoseconds: Int32(ts.tv_nsec))
+    }
 
     /// Eight bytes of /dev/urandom (Glibc's module map has no getrandom(2)); 0 only if the device
     /// cannot be read, which the caller cannot tell from bad luck, so that is a fatal error.

@@ -1,6 +1,7 @@
 // The kernel's implementation of the platform protocol: the NICs found on the PCI bus, the TSC
-// clock, the serial console with timestamped lines, and `wait(until:)`, which halts the CPU until
-// a device interrupt or the APIC timer at the deadline.
+// clock, the wall clock (the CMOS RTC read once at boot, advanced by the TSC), the serial console
+// with timestamped lines, and `wait(until:)`, which halts the CPU until a device interrupt or the
+// APIC timer at the deadline.
 #if os(none)
 import SkiffKernelC
 import SkiffWire
@@ -85,12 +86,15 @@ public final class KernelPlatform: Platform {
     public private(set) var halts: UInt64 = 0
     public private(set) var timerWakeups: UInt64 = 0
     private var consoleAtLineStart = true
+    /// The RTC's time and the monotonic clock when it was read; nil when the RTC gave no valid date.
+    public let wallClockBase: (time: UnixTime, at: Instant)?
 
-    /// Calibrates the clock, sets up interrupts, and starts every supported NIC. A NIC that fails
-    /// to start is reported on the console and left out.
+    /// Calibrates the clock, reads the RTC, sets up interrupts, and starts every supported NIC. A
+    /// NIC that fails to start is reported on the console and left out.
     init() {
         Interrupts.initialize()
         Clock.initialize()
+        wallClockBase = RTC.now().map { ($0, Clock.now()) }
         var drivers: [any KernelNetworkDriver] = []
         for pci in PCI.enumerate() {
             if let driver = KernelDrivers.start(pci, name: "eth\(drivers.count)") { drivers.append(driver) }
@@ -100,6 +104,13 @@ public final class KernelPlatform: Platform {
     }
 
     public func now() -> Instant { Clock.now() }
+
+    /// The RTC's reading at boot plus the monotonic time since (within a second of UTC: the RTC
+    /// counts whole seconds), or nil without a valid RTC date.
+    public func wallClock() -> UnixTime? {
+        guard let base = wallClockBase else { return nil }
+        return base.time + (Clock.now() - base.at)
+    }
 
     public func randomBits() -> UInt64 { Entropy.next() }
 
@@ -166,6 +177,12 @@ extension Kernel {
 
     static func printPlatformDetails(_ platform: KernelPlatform) {
         print("skiff: clock \(Clock.tscHz / 1000) kHz TSC from \(Clock.source.name), APIC timer \(Clock.apicTimerHz / 1000) kHz")
+        if let base = platform.wallClockBase {
+            let t = CivilTime(unixSeconds: base.time.seconds)
+            print("skiff: rtc \(t.year)-\(twoDigits(t.month))-\(twoDigits(t.day)) \(twoDigits(t.hour)):\(twoDigits(t.minute)):\(twoDigits(t.second)) UTC")
+        } else {
+            print("skiff: rtc none (no wall clock)")
+        }
         for pci in PCI.enumerate() {
             print("skiff: pci \(pci.address) \(hex4(pci.vendorID)):\(hex4(pci.deviceID)) class \(hex2(pci.classCode))\(hex2(pci.subclass))")
         }
@@ -186,6 +203,10 @@ extension Kernel {
 private func hex4(_ value: UInt16) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: 4 - digits.utf8.count) + digits
+}
+
+private func twoDigits(_ value: Int) -> String {
+    value < 10 ? "0\(value)" : "\(value)"
 }
 
 private func hex2(_ value: UInt8) -> String {

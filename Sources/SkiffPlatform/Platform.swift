@@ -74,6 +74,10 @@ public protocol Platform: AnyObject {
     var networkDevices: [any NetworkDevice] { get }
     /// The monotonic clock.
     func now() -> Instant
+    /// The date and time (UTC), or nil when the platform has no clock it can trust (then, for
+    /// example, an HTTP server sends no Date field, RFC 9110 §6.6.1). May step when the platform
+    /// learns better; use `now()` to measure intervals.
+    func wallClock() -> UnixTime?
     /// Writes text to the console (serial port or standard output).
     func write(console text: String)
     /// Blocks until a device has work or `deadline` passes (nil: no deadline).
@@ -85,6 +89,11 @@ public protocol Platform: AnyObject {
     func randomBits() -> UInt64
     /// Stops the machine with `status`.
     func exit(status: Int32) -> Never
+}
+
+extension Platform {
+    /// No wall clock unless the platform provides one.
+    public func wallClock() -> UnixTime? { nil }
 }
 
 extension Interval {
