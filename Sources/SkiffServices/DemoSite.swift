@@ -3,11 +3,15 @@ import SkiffStack
 
 // The small demo site that Examples/web (in the kernel) and `skiff run hosted --http-port` (as a
 // Linux process) both serve, so tests and benchmarks see the same pages in both places:
-//   /, /index.html, /style.css   static assets with ETags
+//   /, /index.html, /style.css   static assets with ETags (the built-in pages, or the assets
+//                                the application passes, e.g. those `skiff build` packed)
 //   /api/status                  JSON: uptime, requests, the stack's TCP connection count and the
 //                                HTTP and TCP echo services' open connections
-//   /bytes/N                     N deterministic bytes (`DemoSite.streamByte`), N <= `bytesLimit`,
-//                                for hash-checked downloads
+//   /bytes/N                     N deterministic bytes (`DemoSite.streamByte`) with Content-Length,
+//                                N <= `bytesLimit`, streamed (no buffer of N bytes), for
+//                                hash-checked downloads
+//   /chunked/N                   the same bytes without a Content-Length: chunked for HTTP/1.1,
+//                                close-delimited for HTTP/1.0
 
 /// The demo site's router and state.
 public final class DemoSite {
@@ -15,7 +19,7 @@ public final class DemoSite {
     public let router = HTTPRouter()
     /// `/api/status` requests answered.
     public private(set) var statusRequests = 0
-    /// The largest N `/bytes/N` serves.
+    /// The largest N `/bytes/N` and `/chunked/N` serve.
     public let bytesLimit: Int
     /// Reported in `/api/status` when set.
     public var server: HTTPServer? = nil
@@ -24,16 +28,17 @@ public final class DemoSite {
     private let stack: NetworkStack
     private let now: () -> Instant
     private let started: Instant
-    /// The `/bytes` stream, made on first use and kept for the life of the program (responses
-    /// send from it without a copy). Read-only once filled.
-    private var stream: UnsafeMutableRawBufferPointer? = nil
+    /// One period of the `/bytes` stream, made on first use; every response streams from it.
+    private var period: StreamPeriod? = nil
 
     /// The period of the `/bytes` stream: a prime, so it never lines up with segment sizes.
     public static let streamPeriod = 65_521
 
-    /// `now` is the platform's clock; `bytesLimit` bounds `/bytes/N` and is what the first such
-    /// request allocates (64 MiB by default).
-    public init(stack: NetworkStack, now: @escaping () -> Instant, bytesLimit: Int = 64 * 1024 * 1024) {
+    /// `now` is the platform's clock; `bytesLimit` bounds `/bytes/N` (1 TiB by default: the
+    /// bytes are streamed, so N costs no memory). `assets` are the pages to serve (the built-in
+    /// `DemoSite.assets()` when nil or empty).
+    public init(stack: NetworkStack, now: @escaping () -> Instant, bytesLimit: Int = 1 << 40,
+                assets: StaticAssets? = nil) {
         precondition(bytesLimit >= 0, "DemoSite.bytesLimit must not be negative")
         self.stack = stack
         self.now = now
@@ -42,8 +47,13 @@ public final class DemoSite {
         // The routes hold the site strongly (Embedded Swift has no weak or unowned references):
         // the site lives as long as the program, as a unikernel's services do.
         router.get("/api/status") { _ in self.status() }
-        router.route(.get, prefix: "/bytes") { request in self.bytes(request) }
-        router.serve(DemoSite.assets(), at: "/")
+        router.route(.get, prefix: "/bytes") { request in self.bytes(request, prefix: 7, announceLength: true) }
+        router.route(.get, prefix: "/chunked") { request in self.bytes(request, prefix: 9, announceLength: false) }
+        if let assets, assets.count > 0 {
+            router.serve(assets, at: "/")
+        } else {
+            router.serve(DemoSite.assets(), at: "/")
+        }
     }
 
     /// The static pages.
@@ -88,11 +98,11 @@ public final class DemoSite {
         return .json(json + "}\n")
     }
 
-    /// `/bytes/N`: the first N bytes of the stream, `application/octet-stream`.
-    private func bytes(_ request: HTTPRequest) -> HTTPResponse {
-        let prefix = 7 // "/bytes/"
+    /// `/bytes/N` and `/chunked/N`: the first N bytes of the stream, `application/octet-stream`,
+    /// streamed from one period of it.
+    private func bytes(_ request: HTTPRequest, prefix: Int, announceLength: Bool) -> HTTPResponse {
         let path = request.path
-        guard path.count > prefix, path.count <= prefix + 12 else { return .status(.notFound) }
+        guard path.count > prefix, path.count <= prefix + 13 else { return .status(.notFound) }
         var count = 0
         for byte in path[prefix...] {
             guard byte >= 0x30 && byte <= 0x39 else { return .status(.notFound) }
@@ -103,29 +113,15 @@ public final class DemoSite {
         }
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/octet-stream")
-        guard count > 0 else { return HTTPResponse(status: .ok, headers: headers) }
-        let stream = filledStream()
-        // In bounds: count <= bytesLimit = stream.count.
-        return HTTPResponse(status: .ok, headers: headers,
-                            body: .immortal(UnsafeRawBufferPointer(rebasing: stream[0..<count])))
-    }
-
-    private func filledStream() -> UnsafeMutableRawBufferPointer {
-        if let stream { return stream }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytesLimit, alignment: 16)
-        let first = min(bytesLimit, DemoSite.streamPeriod)
-        var generator = DemoSite.StreamGenerator()
-        for i in 0..<first { buffer[i] = generator.next() }
-        // Doubling copies keep the period: every copied length is a multiple of it.
-        var filled = first
-        while filled < bytesLimit {
-            let n = min(filled, bytesLimit - filled)
-            // In bounds: filled + n <= bytesLimit; the ranges do not overlap.
-            (buffer.baseAddress! + filled).copyMemory(from: buffer.baseAddress!, byteCount: n)
-            filled += n
+        let period: StreamPeriod
+        if let existing = self.period {
+            period = existing
+        } else {
+            period = StreamPeriod()
+            self.period = period
         }
-        stream = buffer
-        return buffer
+        return HTTPResponse(status: .ok, headers: headers,
+                            body: .stream(PatternProducer(period: period, count: count, announceLength: announceLength)))
     }
 
     /// Byte `index` of the `/bytes` stream (replays the generator: for tests).
@@ -147,5 +143,46 @@ public final class DemoSite {
             x ^= x << 5
             return UInt8(truncatingIfNeeded: x >> 24)
         }
+    }
+}
+
+/// One period of the `/bytes` stream, shared by every response (read-only once made).
+final class StreamPeriod {
+    let bytes: [UInt8]
+
+    init() {
+        var generator = DemoSite.StreamGenerator()
+        var bytes = [UInt8](repeating: 0, count: DemoSite.streamPeriod)
+        for i in 0..<bytes.count { bytes[i] = generator.next() }
+        self.bytes = bytes
+    }
+}
+
+/// The first `count` bytes of the `/bytes` stream, offered straight from the period (no copy).
+final class PatternProducer: HTTPBodyProducer {
+    let period: StreamPeriod
+    let count: Int
+    let announceLength: Bool
+    /// Bytes taken so far.
+    private(set) var position = 0
+
+    init(period: StreamPeriod, count: Int, announceLength: Bool) {
+        self.period = period
+        self.count = count
+        self.announceLength = announceLength
+    }
+
+    var length: Int? { announceLength ? count : nil }
+
+    func produce(limit: Int, into body: (UnsafeRawBufferPointer) -> Int) -> HTTPBodyProduction {
+        guard position < count else { return .end }
+        let start = position % period.bytes.count
+        let n = min(limit, count - position, period.bytes.count - start)
+        let taken = period.bytes.withUnsafeBytes { bytes in
+            // In bounds: start + n <= bytes.count.
+            body(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + n)]))
+        }
+        position += min(max(taken, 0), n)
+        return .offered
     }
 }

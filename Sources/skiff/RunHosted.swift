@@ -189,7 +189,7 @@ struct RunHosted: ParsableCommand {
             if let tcpEcho, let wanted = tcpEcho.step(now: now) {
                 deadline = min(deadline ?? wanted, wanted)
             }
-            if let server, let wanted = server.step(now: now) {
+            if let server, let wanted = server.step(now: now, date: platform.wallClock()) {
                 deadline = min(deadline ?? wanted, wanted)
             }
             platform.wait(until: deadline)

@@ -22,6 +22,8 @@ final class FakeStream: StreamConnection {
     var resetPending = false
     /// Bytes the send buffer still takes; each write lowers it.
     var sendRoom = Int.max
+    /// The most one write takes even when `sendRoom` is larger (short writes).
+    var writeLimit = Int.max
     var output: [UInt8] = []
     var consumedBytes = 0
     private(set) var didShutdownWrite = false
@@ -53,7 +55,7 @@ final class FakeStream: StreamConnection {
     func write(_ bytes: UnsafeRawBufferPointer) -> Int {
         precondition(!didClose && !didAbort, "write after close")
         if didShutdownWrite || resetPending { return -1 }
-        let n = min(bytes.count, sendRoom)
+        let n = min(bytes.count, sendRoom, writeLimit)
         output.append(contentsOf: bytes[0..<n])
         if sendRoom != Int.max { sendRoom -= n }
         return n
@@ -82,6 +84,8 @@ struct ParsedResponse: Equatable {
     var status: Int
     var headers: [(String, String)]
     var body: [UInt8]
+    /// The content sizes of the chunks, for a chunked body.
+    var chunkSizes: [Int] = []
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 
     static func == (a: ParsedResponse, b: ParsedResponse) -> Bool {
@@ -94,7 +98,9 @@ struct ParsedResponse: Equatable {
 }
 
 /// Splits a server's output into responses. `noBody` says which responses (by index) answer
-/// HEAD; 1xx, 204 and 304 never have a body. Fails the test on malformed output.
+/// HEAD; 1xx, 204 and 304 never have a body. Bodies are framed by Content-Length, chunked
+/// transfer coding (de-chunked here, strictly: sizes in hex, CRLF after each chunk, an empty
+/// trailer section) or, without either, the end of the output. Fails the test on malformed output.
 func parseResponses(_ bytes: [UInt8], noBody: Set<Int> = [], file: StaticString = #filePath, line: UInt = #line) -> [ParsedResponse] {
     var responses: [ParsedResponse] = []
     var i = 0
@@ -124,13 +130,41 @@ func parseResponses(_ bytes: [UInt8], noBody: Set<Int> = [], file: StaticString 
         var response = ParsedResponse(status: status, headers: headers, body: [])
         let index = responses.count
         if status >= 200 && status != 204 && status != 304 && !noBody.contains(index) {
-            let length = Int(response.header("Content-Length") ?? "") ?? 0
-            guard i + length <= bytes.count else {
-                XCTFail("truncated body", file: file, line: line)
-                return responses
+            if response.header("Transfer-Encoding") == "chunked" {
+                while true {
+                    guard let sizeLine = readLine(), let size = Int(sizeLine, radix: 16), size >= 0,
+                          sizeLine.allSatisfy({ $0.isHexDigit }) else {
+                        XCTFail("malformed chunk size at byte \(i)", file: file, line: line)
+                        return responses
+                    }
+                    if size == 0 {
+                        guard readLine() == "" else {
+                            XCTFail("no empty line after the last chunk", file: file, line: line)
+                            return responses
+                        }
+                        break
+                    }
+                    guard i + size + 2 <= bytes.count, bytes[i + size] == 13, bytes[i + size + 1] == 10 else {
+                        XCTFail("truncated chunk or no CRLF after it at byte \(i)", file: file, line: line)
+                        return responses
+                    }
+                    response.body.append(contentsOf: bytes[i..<(i + size)])
+                    response.chunkSizes.append(size)
+                    i += size + 2
+                }
+            } else if let lengthText = response.header("Content-Length") {
+                let length = Int(lengthText) ?? 0
+                guard i + length <= bytes.count else {
+                    XCTFail("truncated body", file: file, line: line)
+                    return responses
+                }
+                response.body = Array(bytes[i..<(i + length)])
+                i += length
+            } else {
+                // Close-delimited (RFC 9112 §6.3 rule 8): the rest of the output.
+                response.body = Array(bytes[i...])
+                i = bytes.count
             }
-            response.body = Array(bytes[i..<(i + length)])
-            i += length
         }
         responses.append(response)
     }
@@ -142,6 +176,8 @@ final class HTTPHarness {
     let listener = FakeListener()
     let server: HTTPServer
     var now = Instant(nanoseconds: 1_000_000_000)
+    /// The wall clock handed to the server (nil: no clock).
+    var date: UnixTime? = nil
     var logLines: [String] = []
 
     init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
@@ -165,7 +201,7 @@ final class HTTPHarness {
     func run(steps: Int = 50) -> Instant? {
         var deadline: Instant? = nil
         for _ in 0..<steps {
-            deadline = server.step(now: now)
+            deadline = server.step(now: now, date: date)
             if deadline != now { break }
         }
         return deadline

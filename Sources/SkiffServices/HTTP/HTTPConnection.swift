@@ -8,7 +8,10 @@ import SkiffStack
 //   open ──(Connection: close, HTTP/1.0, parse error, 408, peer FIN)──> finishing
 //   finishing ──(everything written; shutdownWrite)──> lingering
 //   lingering ──(peer FIN, or the linger cap)──> closed (close)
-//   any ──(reset, write refused, send timeout)──> closed (abort)
+//   any ──(reset, write refused, send timeout, a streamed body that fails)──> closed (abort)
+//
+// While a streamed body is being sent the connection reads no further requests (pipelined ones
+// wait in the stream's receive buffer), so a connection holds at most one producer.
 
 final class HTTPConnection {
     enum Phase: Equatable { case open, finishing, lingering, closed }
@@ -28,6 +31,8 @@ final class HTTPConnection {
     private var continueSent = false
     /// The time of the step in progress.
     private var clock: Instant
+    /// The Date value for responses made in this step.
+    private var date: [UInt8]? = nil
 
     init(stream: any StreamConnection, limits: HTTPLimits, now: Instant) {
         self.stream = stream
@@ -37,25 +42,34 @@ final class HTTPConnection {
         clock = now
     }
 
-    /// Bytes queued for the peer.
+    /// Bytes in memory queued for the peer (a streamed body being sent is not counted).
     var pendingOutput: Int { outbound.count }
+    /// Whether a streamed body is queued or being sent.
+    var isStreaming: Bool { outbound.streams > 0 }
 
     /// Makes progress; returns when to be called again (`now` when work is left for the next
-    /// step), or nil once closed.
-    func step(now: Instant, configuration: HTTPServerConfiguration, handler: HTTPHandler,
-              statistics: inout HTTPServerStatistics) -> Instant? {
+    /// step), or nil once closed. `date` is the Date field's value for responses made now (nil:
+    /// no clock); `scratch` is the server's buffer for assembling chunks.
+    func step(now: Instant, date: [UInt8]?, configuration: HTTPServerConfiguration, handler: HTTPHandler,
+              scratch: inout [UInt8], statistics: inout HTTPServerStatistics) -> Instant? {
         clock = now
+        self.date = date
         var moreWork = false
-        flush(now: now, statistics: &statistics)
+        if flush(now: now, configuration: configuration, scratch: &scratch, statistics: &statistics) { moreWork = true }
         switch phase {
         case .open:
-            moreWork = readRequests(now: now, configuration: configuration, handler: handler, statistics: &statistics)
+            if readRequests(now: now, configuration: configuration, handler: handler, statistics: &statistics) {
+                moreWork = true
+            }
         case .finishing, .lingering:
             drain(now: now, configuration: configuration, statistics: &statistics)
         case .closed:
             break
         }
-        flush(now: now, statistics: &statistics)
+        let blockedBeforeFlush = readingBlocked(configuration)
+        if flush(now: now, configuration: configuration, scratch: &scratch, statistics: &statistics) { moreWork = true }
+        // Output that held back pipelined requests has gone: read them now, not at the next event.
+        if phase == .open && blockedBeforeFlush && !readingBlocked(configuration) { moreWork = true }
         if phase == .finishing && outbound.isEmpty {
             // RFC 9112 §9.6: half-close first, keep reading (and discarding) so the peer's
             // unread data does not turn our close into a reset before it has our response.
@@ -92,7 +106,7 @@ final class HTTPConnection {
                 // RFC 9110 §15.5.9: 408, then close.
                 statistics.requestTimeouts += 1
                 queueError(.requestTimeout, statistics: &statistics)
-                flush(now: now, statistics: &statistics)
+                _ = flush(now: now, configuration: configuration, scratch: &scratch, statistics: &statistics)
                 return phase == .closed ? nil : now
             }
         } else {
@@ -124,7 +138,7 @@ final class HTTPConnection {
         var bytes = 0
         while phase == .open {
             // Pipelined requests wait in the stream's receive buffer while responses are queued.
-            if outbound.count >= configuration.outputHighWater { return false }
+            if readingBlocked(configuration) { return false }
             if handled >= configuration.requestsPerStep || bytes >= configuration.bytesPerStep { return true }
             let result = stream.read { buffer in self.parser.consume(buffer) }
             switch result {
@@ -192,16 +206,31 @@ final class HTTPConnection {
 
     // MARK: - Writing
 
+    /// Whether queued output keeps further requests from being read: too many bytes queued, or
+    /// a streamed body not yet sent.
+    private func readingBlocked(_ configuration: HTTPServerConfiguration) -> Bool {
+        outbound.count >= configuration.outputHighWater || outbound.streams > 0
+    }
+
     private func answer(_ request: HTTPRequest, handler: HTTPHandler, statistics: inout HTTPServerStatistics) {
         statistics.requests += 1
         let response = handler(request)
-        // RFC 9112 §9.6: after a response with "close", no further requests are processed.
-        let keepAlive = request.keepAlive && !response.closeConnection && !peerClosed
-        let head = encodeResponseHead(response, keepAlive: keepAlive, requestVersion: request.version)
+        let framing = BodyFraming(status: response.status, body: response.body, requestVersion: request.version)
+        // RFC 9112 §9.6: after a response with "close", no further requests are processed; a
+        // close-delimited body ends only when the connection does.
+        let keepAlive = request.keepAlive && !response.closeConnection && !peerClosed && framing != .close
+        let head = encodeResponseHead(response, framing: framing, keepAlive: keepAlive,
+                                      requestVersion: request.version, date: date)
         queue(.bytes(head))
-        // RFC 9110 §9.3.2: HEAD gets the GET response's fields without its content.
-        if request.method != .head && !response.status.forbidsContent {
-            queue(response.body)
+        // RFC 9110 §9.3.2: HEAD gets the GET response's fields without its content (a streamed
+        // body is then never produced).
+        if request.method != .head && framing != .none {
+            if case .stream(let producer) = response.body {
+                outbound.append(stream: producer, framing: framing)
+                statistics.streamedResponses += 1
+            } else {
+                queue(response.body)
+            }
         }
         count(response.status, in: &statistics)
         if !keepAlive { phase = .finishing }
@@ -210,7 +239,8 @@ final class HTTPConnection {
     /// Queues an error response with `Connection: close` and stops reading requests.
     private func queueError(_ status: HTTPStatus, statistics: inout HTTPServerStatistics) {
         let response = HTTPResponse.status(status)
-        queue(.bytes(encodeResponseHead(response, keepAlive: false, requestVersion: .http11)))
+        queue(.bytes(encodeResponseHead(response, framing: .contentLength(response.body.count), keepAlive: false,
+                                        requestVersion: .http11, date: date)))
         queue(response.body)
         count(status, in: &statistics)
         phase = .finishing
@@ -222,18 +252,33 @@ final class HTTPConnection {
         outbound.append(body)
     }
 
-    private func flush(now: Instant, statistics: inout HTTPServerStatistics) {
-        guard !outbound.isEmpty, phase != .closed else { return }
-        guard let written = outbound.flush({ stream.write($0) }) else {
+    /// Writes what the stream takes. Returns whether output that the stream may still take was
+    /// left for another step (the per-step write budget ran out).
+    private func flush(now: Instant, configuration: HTTPServerConfiguration, scratch: inout [UInt8],
+                       statistics: inout HTTPServerStatistics) -> Bool {
+        guard !outbound.isEmpty, phase != .closed else { return false }
+        let stream = self.stream
+        let result = outbound.flush(budget: configuration.writeBytesPerStep, scratch: &scratch,
+                                    room: { stream.writableBytes }, write: { stream.write($0) })
+        if result.written > 0 {
+            statistics.bytesSent += result.written
+            lastSendProgress = now
+            lastActivity = now
+        }
+        switch result.failure {
+        case .refused?:
             // -1: the connection can no longer send (closed for writing or reset).
             statistics.writeFailures += 1
             abort(statistics: &statistics)
-            return
-        }
-        if written > 0 {
-            statistics.bytesSent += written
-            lastSendProgress = now
-            lastActivity = now
+            return false
+        case .bodyFailed?:
+            // Headers are out: closing abruptly is the only way to tell the peer the body is
+            // incomplete (RFC 9112 §6.3, §7.1).
+            statistics.bodyFailures += 1
+            abort(statistics: &statistics)
+            return false
+        case nil:
+            return result.budgetExhausted
         }
     }
 

@@ -21,11 +21,15 @@ public struct HTTPServerConfiguration {
     public var bytesPerStep: Int
     /// Above this many queued output bytes a connection stops reading further requests.
     public var outputHighWater: Int
+    /// Bytes written per connection per step, about (fairness while bodies stream; the stream's
+    /// send buffer usually stops the writes first).
+    public var writeBytesPerStep: Int
 
     public init(limits: HTTPLimits = HTTPLimits(), maxConnections: Int = 64,
                 idleTimeout: Interval = .seconds(30), requestTimeout: Interval = .seconds(15),
                 sendTimeout: Interval = .seconds(30), lingerTimeout: Interval = .seconds(2),
-                requestsPerStep: Int = 16, bytesPerStep: Int = 65536, outputHighWater: Int = 65536) {
+                requestsPerStep: Int = 16, bytesPerStep: Int = 65536, outputHighWater: Int = 65536,
+                writeBytesPerStep: Int = 1 << 20) {
         self.limits = limits
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
@@ -35,6 +39,7 @@ public struct HTTPServerConfiguration {
         self.requestsPerStep = requestsPerStep
         self.bytesPerStep = bytesPerStep
         self.outputHighWater = outputHighWater
+        self.writeBytesPerStep = writeBytesPerStep
     }
 }
 
@@ -59,6 +64,10 @@ public struct HTTPServerStatistics: Equatable, Sendable {
     public var writeFailures = 0
     /// Peers that sent FIN in the middle of a request.
     public var incompleteRequests = 0
+    /// Responses whose body was streamed from a producer.
+    public var streamedResponses = 0
+    /// Streamed bodies that failed or ended before their Content-Length (connection aborted).
+    public var bodyFailures = 0
     public var bytesReceived = 0
     public var bytesSent = 0
 
@@ -73,8 +82,10 @@ public struct HTTPServerStatistics: Equatable, Sendable {
 }
 
 /// An HTTP/1.1 server (RFC 9110, RFC 9112) on a `StreamListener`: accepts connections up to a
-/// limit and drives each one's state machine from `step(now:)`, called from the application loop.
-/// Handlers are synchronous: each request is answered in the step that completes it.
+/// limit and drives each one's state machine from `step(now:date:)`, called from the application
+/// loop. Handlers are synchronous: each request is answered in the step that completes it (a
+/// streamed body is then sent over the following steps). The server reads no clock: the loop
+/// hands it the monotonic time and, when the platform has one, the wall clock for Date fields.
 public final class HTTPServer {
     public let configuration: HTTPServerConfiguration
     public private(set) var statistics = HTTPServerStatistics()
@@ -85,6 +96,9 @@ public final class HTTPServer {
     private let handler: HTTPHandler
     private var connections: [HTTPConnection] = []
     private var listening = true
+    private var dateCache = HTTPDateCache()
+    /// Where connections assemble chunks of streamed bodies (one at a time: holds nothing between uses).
+    private var scratch: [UInt8] = []
 
     /// The most connections accepted per step.
     public static let acceptsPerStep = 32
@@ -104,10 +118,13 @@ public final class HTTPServer {
     public var port: UInt16 { listener.localPort }
     public var openConnections: Int { connections.count }
 
-    /// Accepts, reads, answers, writes and runs timers. Returns the earliest deadline of any
-    /// connection (`now` when work is left over for another step), or nil when there is none.
+    /// Accepts, reads, answers, writes and runs timers. `date` is the wall clock
+    /// (`Platform.wallClock()`): responses carry a Date field when it is given (RFC 9110 §6.6.1),
+    /// formatted once per second. Returns the earliest deadline of any connection (`now` when work
+    /// is left over for another step), or nil when there is none.
     @discardableResult
-    public func step(now: Instant) -> Instant? {
+    public func step(now: Instant, date: UnixTime?) -> Instant? {
+        let dateValue = dateCache.value(for: date)
         var deadline: Instant? = nil
         if listening {
             var accepted = 0
@@ -122,8 +139,8 @@ public final class HTTPServer {
         var closedAny = false
         for connection in connections {
             let before = statistics
-            let wanted = connection.step(now: now, configuration: configuration, handler: handler,
-                                         statistics: &statistics)
+            let wanted = connection.step(now: now, date: dateValue, configuration: configuration, handler: handler,
+                                         scratch: &scratch, statistics: &statistics)
             if log != nil { report(connection, before: before) }
             if let wanted {
                 deadline = min(deadline ?? wanted, wanted)
@@ -139,6 +156,13 @@ public final class HTTPServer {
         statistics.openConnections = connections.count
         return deadline
     }
+
+    /// `step(now:date:)` without a clock: responses carry no Date field.
+    @discardableResult
+    public func step(now: Instant) -> Instant? { step(now: now, date: nil) }
+
+    /// How many times the Date value was formatted (at most once per second of `date`).
+    public var dateFormats: Int { dateCache.formatCount }
 
     /// Stops accepting; open connections finish the response being written, then close.
     public func close() {
@@ -159,5 +183,6 @@ public final class HTTPServer {
         if statistics.sendTimeouts > before.sendTimeouts { log("http: \(peer): send timeout, aborted") }
         if statistics.resets > before.resets { log("http: \(peer): reset by peer") }
         if statistics.writeFailures > before.writeFailures { log("http: \(peer): write refused, aborted") }
+        if statistics.bodyFailures > before.bodyFailures { log("http: \(peer): streamed body failed, aborted") }
     }
 }

@@ -269,6 +269,10 @@ public enum HTTPBody {
     /// Memory that lives as long as the program: a `StaticString`'s bytes or data linked into the
     /// image. Sent without a copy.
     case immortal(UnsafeRawBufferPointer)
+    /// Content made piece by piece while it is sent: the server pulls from the producer only as
+    /// the connection's send buffer has room, so a body of any size costs the server no memory.
+    /// Read once: a response with a stream is sent once.
+    case stream(any HTTPBodyProducer)
 
     /// Text as UTF-8 bytes.
     public static func text(_ text: String) -> HTTPBody { .bytes(Array(text.utf8)) }
@@ -280,25 +284,67 @@ public enum HTTPBody {
         return .immortal(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    public var count: Int {
+    /// The length of the content when it is known before it is sent: nil only for a stream that
+    /// does not announce one.
+    public var length: Int? {
         switch self {
         case .empty: return 0
         case .bytes(let bytes): return bytes.count
         case .immortal(let buffer): return buffer.count
+        case .stream(let producer): return producer.length
         }
     }
 
-    /// Calls `body` with the content's bytes.
+    /// The length of the content held in memory (`length ?? 0` for a stream).
+    public var count: Int { length ?? 0 }
+
+    /// Whether the content is produced as it is sent.
+    public var isStream: Bool {
+        if case .stream = self { return true }
+        return false
+    }
+
+    /// Calls `body` with the content's bytes (none for a stream, whose bytes are not in memory).
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         switch self {
-        case .empty: return body(UnsafeRawBufferPointer(start: nil, count: 0))
+        case .empty, .stream: return body(UnsafeRawBufferPointer(start: nil, count: 0))
         case .bytes(let bytes): return bytes.withUnsafeBytes { body($0) }
         case .immortal(let buffer): return body(buffer)
         }
     }
 
-    /// A copy of the content.
+    /// A copy of the content held in memory (empty for a stream).
     public var array: [UInt8] { withBytes { Array($0) } }
+}
+
+/// What a producer did when asked for bytes.
+public enum HTTPBodyProduction: Equatable, Sendable {
+    /// `body` was called with the next bytes (it may have taken fewer, or none: those bytes are
+    /// offered again on the next call).
+    case offered
+    /// The content is complete; `body` was not called.
+    case end
+    /// The content cannot be completed (a source failed): the server aborts the connection, so
+    /// the peer sees a truncated response rather than a complete-looking one.
+    case failed
+}
+
+/// The source of a streamed response body (`HTTPBody.stream`). The server calls `produce` from
+/// its `step` whenever the connection's send buffer has room, until it returns `.end`.
+///
+/// Framing follows from `length` (RFC 9112 §6.3): a known length is sent as Content-Length (the
+/// producer must then offer exactly that many bytes; fewer aborts the connection, more are not
+/// sent); an unknown one as `Transfer-Encoding: chunked` to HTTP/1.1 clients and by closing the
+/// connection after the body for HTTP/1.0 clients. A producer must answer synchronously: one that
+/// offers nothing without ending stalls its connection until the server's send timeout.
+public protocol HTTPBodyProducer: AnyObject {
+    /// The content's length when known in advance.
+    var length: Int? { get }
+
+    /// Offers up to `limit` (> 0) of the next bytes to `body`, which returns how many it took.
+    /// Bytes not taken must be offered again next time. Returns `.end` (without calling `body`)
+    /// once every byte was taken.
+    func produce(limit: Int, into body: (UnsafeRawBufferPointer) -> Int) -> HTTPBodyProduction
 }
 
 // MARK: - Byte helpers (RFC 9110 §5.6.2 tokens, RFC 5234 core rules)
