@@ -12,6 +12,7 @@ import SkiffHosted
 ///   echo: tcp port 7
 ///   http: tcp port 80
 ///   counters: tap0 rx 12 frames 1500 bytes, tx 12 frames 1500 bytes, rx dropped 0, ...
+///   counters: dhcp tap0 discovers 1, requests 3, offers 1, acks 3, naks 0, ...   (with --dhcp)
 enum HostedReport {
     /// The configuration as the stack applied it (read back from the stack, not from the flags):
     /// the `net:` and `route:` lines of `ConfigurationReport`, which the kernel prints too, then
@@ -32,7 +33,8 @@ enum HostedReport {
     }
 
     static func counters(stack: NetworkStack, devices: [TapDevice], echo: UDPEchoService?,
-                         tcpEcho: TCPEchoService? = nil, server: HTTPServer? = nil) -> [String] {
+                         tcpEcho: TCPEchoService? = nil, server: HTTPServer? = nil,
+                         dhcp: [DHCPClient] = []) -> [String] {
         var lines: [String] = []
         for device in devices {
             let s = device.statistics
@@ -56,6 +58,13 @@ enum HostedReport {
             lines.append("counters: http \(s.accepted) connections \(s.requests) requests"
                 + ", 2xx \(s.responses(class: 2)), 3xx \(s.responses(class: 3)), 4xx \(s.responses(class: 4))"
                 + ", 5xx \(s.responses(class: 5)), \(s.resets) reset, \(s.openConnections) open")
+        }
+        for client in dhcp {
+            let s = client.statistics
+            lines.append("counters: dhcp \(client.interface.name) discovers \(s.discoversSent), requests \(s.requestsSent)"
+                + ", offers \(s.offersReceived), acks \(s.acksReceived), naks \(s.naksReceived)"
+                + ", declines \(s.declinesSent), releases \(s.releasesSent), probes \(s.probesSent)"
+                + ", ignored \(s.ignored), send failures \(s.sendFailures)")
         }
         // Every connection the stack still holds, TIME-WAIT included.
         lines.append("counters: tcp \(stack.tcpConnectionCount) connections")

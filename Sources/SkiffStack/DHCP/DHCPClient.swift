@@ -273,7 +273,7 @@ public final class DHCPClient {
     private func beginDiscover(now: Instant) {
         newTransaction(now: now)
         enter(.selecting)
-        note("DHCPDISCOVER on \(interface.name)")
+        note("DHCPDISCOVER (SELECTING)")
         sendDiscover(now: now)
     }
 
@@ -311,7 +311,7 @@ public final class DHCPClient {
     private func beginReboot(now: Instant) {
         newTransaction(now: now)
         enter(.rebooting)
-        note("DHCPREQUEST for \(rememberedAddress.map { $0.description } ?? "?") on \(interface.name) (INIT-REBOOT)")
+        note("DHCPREQUEST for \(rememberedAddress.map { $0.description } ?? "?") (INIT-REBOOT)")
         sendRebootRequest(now: now)
     }
 
