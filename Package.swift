@@ -33,7 +33,7 @@ let package = Package(
         // Skiff's BIOS boot loader, assembled on the host as data (x86 hosts only), and the raw
         // and ISO image writers that carry it; hosted only.
         .target(name: "SkiffBootLoader"),
-        .target(name: "SkiffImage", dependencies: ["SkiffBootLoader"]),
+        .target(name: "SkiffImage", dependencies: ["SkiffBootLoader", "SkiffWire"]),
         // Kernel: boot code and C shims (empty on Linux hosts), and the Swift kernel, whose hardware
         // parts are `#if os(none)`; the rest (boot information, allocators) is tested on the host.
         .target(name: "SkiffKernelC"),
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffConfig"]),
         .testTarget(name: "SkiffHostedTests", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack", "SkiffHosted"]),
         .testTarget(name: "SkiffDeployTests", dependencies: ["SkiffWire", "SkiffDeploy"]),
-        .testTarget(name: "SkiffImageTests", dependencies: ["SkiffImage"]),
+        .testTarget(name: "SkiffImageTests", dependencies: ["SkiffImage", "SkiffWire"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,9 @@
-// A unikernel web server: a small static site compiled into the image and a JSON endpoint,
-// over Skiff's TCP and HTTP/1.1 server, plus ping, UDP echo like Examples/ping, and TCP echo.
+// A unikernel web server: a small static site packed into the image and a JSON endpoint, over
+// Skiff's TCP and HTTP/1.1 server, plus ping, UDP echo like Examples/ping, and TCP echo.
+//
+// The site is the `assets` folder next to this file: `skiff build` packs it into the kernel
+// (`Kernel.assetArchive`), and the server sends each file in place with an ETag. Responses carry
+// a Date field from the RTC (`platform.wallClock()`).
 //
 // Addresses come from the kernel command line (`ip=`, one per NIC). Under QEMU's user-mode
 // network: `skiff run qemu web.elf --user-net hostfwd=tcp:127.0.0.1:8080-:80
@@ -9,6 +13,7 @@ import SkiffPlatform
 import SkiffStack
 import SkiffServices
 import SkiffConfig
+import SkiffWire
 
 let platform = Kernel.platform
 let stack = NetworkStack(platform: platform)
@@ -26,9 +31,19 @@ if platform.networkDevices.isEmpty {
     platform.exit(status: 1)
 }
 
+// The pages: the files `skiff build` packed from Examples/web/assets/.
+var assets = StaticAssets()
+do throws(CPIOError) {
+    try assets.add(archive: Kernel.assetArchive)
+} catch {
+    platform.writeLine("web: the packed assets: \(error)")
+    platform.exit(status: 1)
+}
+
 // The demo site (Sources/SkiffServices/DemoSite.swift, shared with `skiff run hosted
-// --http-port`): pages, /api/status and /bytes/N (up to 16 MiB here, allocated on first use).
-let site = DemoSite(stack: stack, now: { platform.now() }, bytesLimit: 16 * 1024 * 1024)
+// --http-port`): the pages, /api/status, and /bytes/N and /chunked/N, streamed (any N: the bytes
+// are produced as the connection's send buffer has room, not held in memory).
+let site = DemoSite(stack: stack, now: { platform.now() }, assets: assets)
 
 let server: HTTPServer
 do {
@@ -60,6 +75,7 @@ do {
 }
 
 for line in ConfigurationReport.lines(stack) { platform.writeLine(line) }
+platform.writeLine("assets: \(assets.count) files, \(assets.totalBytes) bytes")
 platform.writeLine("http: tcp port 80")
 platform.writeLine("echo: udp port 7")
 platform.writeLine("echo: tcp port 7")
@@ -67,7 +83,7 @@ platform.writeLine("echo: tcp port 7")
 while true {
     let now = platform.now()
     var deadline = stack.poll(now: now)
-    if let wanted = server.step(now: now) { deadline = min(deadline ?? wanted, wanted) }
+    if let wanted = server.step(now: now, date: platform.wallClock()) { deadline = min(deadline ?? wanted, wanted) }
     if let wanted = echo.step(now: now) { deadline = min(deadline ?? wanted, wanted) }
     if let wanted = tcpEcho.step(now: now) { deadline = min(deadline ?? wanted, wanted) }
     platform.wait(until: deadline)

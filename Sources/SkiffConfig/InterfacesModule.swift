@@ -1,3 +1,5 @@
+import SkiffWire
+
 // A boot module that carries an interfaces file, in one of three forms told apart by their first
 // bytes: a gzip file (1F 8B) holding a cpio archive or the file itself, a cpio "newc" archive
 // ("070701"/"070702") with `etc/network/interfaces` (also `./etc/...`, `/etc/...`), or the plain

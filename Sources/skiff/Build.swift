@@ -29,6 +29,13 @@ struct Build: ParsableCommand {
             Firecracker, Xen, Cloud Hypervisor). Under QEMU with isa-debug-exit the guest's exit \
             status N becomes QEMU's status (N << 1) | 1.
 
+            Static files: the folder given with --assets, else the application's `assets` folder \
+            when it has one, is packed into the image (a cpio newc archive in the kernel's \
+            read-only data); the application serves it with StaticAssets.add(archive: \
+            Kernel.assetArchive). Paths are checked (no absolute paths, no "." or "..", no \
+            symbolic links), names starting with "." are left out except .well-known, and a \
+            file may have at most 16 MiB, all files together 32 MiB.
+
             The default kernel has every NIC driver (virtio-net, vmxnet3, e1000), so one image \
             runs on QEMU/KVM, VMware and e1000 hypervisors. --drivers keeps only the named ones: \
             the others are compiled out (-D SKIFF_NO_<NAME>) and the linker drops their code.
@@ -76,6 +83,10 @@ struct Build: ParsableCommand {
     @Option(help: "NIC drivers to include, comma-separated: virtio, vmxnet3, e1000 (default: all three, the universal image).")
     var drivers: String?
 
+    @Option(help: ArgumentHelp("A folder of static files to pack into the image (default: the application's assets folder, if it has one).",
+                               valueName: "dir"))
+    var assets: String?
+
     @Flag(help: "Build without optimization.")
     var debug = false
 
@@ -96,8 +107,12 @@ struct Build: ParsableCommand {
         let imageRequest = try checkedImageRequest()
         let request = KernelBuildRequest(
             appDirectory: resolve(appDirectory), output: format == .elf ? output.map(resolve) : nil, bootEntries: boot,
-            release: !debug, keepDebugInfo: keepDebugInfo, drivers: selected, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
+            release: !debug, keepDebugInfo: keepDebugInfo, drivers: selected, assetsDirectory: assets.map(resolve),
+            skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
         let result = try KernelBuilder(request: request).build()
+        if let packed = result.assets {
+            print("\(result.appName): assets \(packed.files) files, \(packed.bytes) bytes from \(packed.directory.path)")
+        }
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
         if let imageRequest {
             let path = output.map(resolve) ?? result.elf.deletingPathExtension().appendingPathExtension(format.fileExtension)

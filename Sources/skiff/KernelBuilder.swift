@@ -6,6 +6,11 @@ import SkiffImage
 // in a small package generated under the scratch directory, which depends on the Skiff checkout by
 // absolute path, named by that folder's actual name. SwiftPM then links the application's
 // `main`, the kernel and boot.S into one ELF with Kernel/linker.ld.
+//
+// Assets: the folder given with --assets, else the application's `assets` folder when it has one,
+// is packed into a cpio newc archive (SkiffImage's AssetArchive: paths and sizes checked) and
+// linked in as read-only data by a generated C target whose assembly file `.incbin`s it between
+// the symbols skiff_assets_start and skiff_assets_end (read by `Kernel.assetArchive`).
 
 /// Which boot entries the ELF carries. Both is the product; the single-entry variants exist to
 /// test each path (QEMU prefers multiboot when an ELF has both).
@@ -50,6 +55,8 @@ struct KernelBuildRequest {
     var keepDebugInfo = false
     /// The NIC drivers compiled in (all: the universal image).
     var drivers: [NICDriver] = NICDriver.allCases
+    /// The assets folder to pack (nil: the application's `assets` folder, if it has one).
+    var assetsDirectory: URL?
     var skiffRoot: URL?
     var scratchPath: URL?
 }
@@ -59,6 +66,8 @@ struct KernelBuildResult {
     var size: Int
     var appName: String
     var image: KernelImage
+    /// The packed assets folder and what it held (nil: none).
+    var assets: (directory: URL, files: Int, bytes: Int)?
 }
 
 struct KernelBuildError: Error, CustomStringConvertible {
@@ -75,11 +84,19 @@ struct KernelBuilder {
         let root = try skiffRoot(near: appDirectory)
         let appName = appDirectory.lastPathComponent
         let module = Self.moduleName(for: appName)
-        let sources = try appSources(in: appDirectory)
+        let assetsDirectory = try self.assetsDirectory(for: appDirectory)
+        let sources = try appSources(in: appDirectory, excluding: assetsDirectory)
+        let assets: AssetArchive?
+        do {
+            assets = try assetsDirectory.map { directory throws(AssetError) in try AssetArchive(directory: directory) }
+        } catch {
+            throw KernelBuildError(description: error.description)
+        }
 
         let scratch = (request.scratchPath ?? root.appendingPathComponent(".build-kernel")).standardizedFileURL
         let package = scratch.appendingPathComponent("app-package")
-        try writePackage(at: package, module: module, root: root, sources: sources, appDirectory: appDirectory)
+        try writePackage(at: package, module: module, root: root, sources: sources, appDirectory: appDirectory,
+                         assets: assets, assetsDirectory: assetsDirectory)
 
         // One build directory per variant (boot entries, driver selection): they differ in
         // compile or link flags, and a build directory keeps the flags of the toolsets it was
@@ -119,7 +136,8 @@ struct KernelBuilder {
         let bytes = try Data(contentsOf: output)
         let image = try KernelImage(bytes)
         try image.check(expecting: request.bootEntries)
-        return KernelBuildResult(elf: output, size: bytes.count, appName: appName, image: image)
+        return KernelBuildResult(elf: output, size: bytes.count, appName: appName, image: image,
+                                 assets: assets.map { (assetsDirectory!, $0.files.count, $0.totalBytes) })
     }
 
     // MARK: Images
@@ -192,16 +210,37 @@ struct KernelBuilder {
         return name
     }
 
-    /// The application's Swift files, as paths relative to its directory (hidden folders and
-    /// build folders skipped); main.swift must be among them.
-    func appSources(in directory: URL) throws -> [String] {
+    /// The folder whose files are packed as assets: --assets (which must exist), else the
+    /// application's `assets` folder when it has one, else none.
+    func assetsDirectory(for appDirectory: URL) throws -> URL? {
+        if let explicit = request.assetsDirectory?.standardizedFileURL {
+            var isDirectory: ObjCBool = false
+            guard fileManager.fileExists(atPath: explicit.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw KernelBuildError(description: "--assets \(explicit.path): no such folder")
+            }
+            return explicit
+        }
+        let conventional = appDirectory.appendingPathComponent(Self.assetsFolderName).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: conventional.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return nil
+        }
+        return conventional
+    }
+
+    /// The folder inside an application that is packed as its assets unless --assets names another.
+    static let assetsFolderName = "assets"
+
+    /// The application's Swift files, as paths relative to its directory (hidden folders, build
+    /// folders and the assets folder skipped); main.swift must be among them.
+    func appSources(in directory: URL, excluding assets: URL? = nil) throws -> [String] {
         guard let walker = fileManager.enumerator(at: directory, includingPropertiesForKeys: [.isDirectoryKey],
                                                   options: [.skipsHiddenFiles]) else {
             throw KernelBuildError(description: "cannot read \(directory.path)")
         }
         var sources: [String] = []
         for case let url as URL in walker {
-            if url.lastPathComponent.hasPrefix(".build") {
+            if url.lastPathComponent.hasPrefix(".build") || url.standardizedFileURL.path == assets?.path {
                 walker.skipDescendants()
                 continue
             }
@@ -219,14 +258,25 @@ struct KernelBuilder {
     /// The root package's products an application may import.
     static let rootProducts = ["SkiffKernel", "SkiffPlatform", "SkiffWire", "SkiffStack", "SkiffServices", "SkiffConfig"]
 
-    private func writePackage(at package: URL, module: String, root: URL, sources: [String], appDirectory: URL) throws {
+    /// The generated C target that links the assets archive into the kernel.
+    static let assetsTarget = "SkiffApplicationAssets"
+
+    private func writePackage(at package: URL, module: String, root: URL, sources: [String], appDirectory: URL,
+                              assets: AssetArchive?, assetsDirectory: URL?) throws {
         let sourceDirectory = package.appendingPathComponent("Sources")
-        // Only this module's sources stay; files are rewritten only when they changed, so an
-        // unchanged application is not recompiled.
+        // Only this module's sources (and the assets target) stay; files are rewritten only when
+        // they changed, so an unchanged application is not recompiled.
         if let existing = try? fileManager.contentsOfDirectory(atPath: sourceDirectory.path) {
-            for name in existing where name != module {
+            for name in existing where name != module && (name != Self.assetsTarget || assets == nil) {
                 try fileManager.removeItem(at: sourceDirectory.appendingPathComponent(name))
             }
+        }
+        let archiveFile = package.appendingPathComponent("assets.cpio")
+        if let assets, let assetsDirectory {
+            try writeAssetsTarget(assets, from: assetsDirectory, archive: archiveFile,
+                                  target: sourceDirectory.appendingPathComponent(Self.assetsTarget))
+        } else {
+            try? fileManager.removeItem(at: archiveFile)
         }
         let moduleDirectory = sourceDirectory.appendingPathComponent(module)
         try fileManager.createDirectory(at: moduleDirectory, withIntermediateDirectories: true)
@@ -246,6 +296,8 @@ struct KernelBuilder {
         let products = Self.rootProducts
             .map { ".product(name: \"\($0)\", package: \(rootName))," }
             .joined(separator: "\n" + String(repeating: " ", count: 16))
+        let assetsDependency = assets == nil ? "" : "\n" + String(repeating: " ", count: 16) + "\"\(Self.assetsTarget)\","
+        let assetsTarget = assets == nil ? "" : "\n" + String(repeating: " ", count: 8) + ".target(name: \"\(Self.assetsTarget)\"),"
         let manifest = """
             // swift-tools-version:6.0
             // Generated by `skiff build` from \(appDirectory.path); rewritten on every build.
@@ -258,15 +310,47 @@ struct KernelBuilder {
                     .executableTarget(
                         name: \(Self.swiftLiteral(module)),
                         dependencies: [
-                            \(products)
+                            \(products)\(assetsDependency)
                         ]
-                    ),
+                    ),\(assetsTarget)
                 ],
                 swiftLanguageModes: [.v5]
             )
 
             """
         try writeIfChanged(Data(manifest.utf8), to: package.appendingPathComponent("Package.swift"))
+    }
+
+    /// The assets target: the archive next to the package, and an assembly file that includes it
+    /// between the symbols the kernel reads. The assembly names the archive's SHA-256, so it
+    /// changes (and is reassembled) whenever the archive does: SwiftPM does not track `.incbin`.
+    private func writeAssetsTarget(_ assets: AssetArchive, from directory: URL, archive: URL, target: URL) throws {
+        let bytes = assets.archive
+        try writeIfChanged(Data(bytes), to: archive)
+        var hash = SHA256()
+        hash.update(bytes)
+        let digest = SHA256.hex(hash.finish())
+        let assembly = """
+            // Generated by `skiff build`: the assets of \(directory.path.replacingOccurrences(of: "\n", with: " "))
+            // (\(assets.files.count) files, \(assets.totalBytes) bytes; cpio newc, \(bytes.count) bytes, SHA-256 \(digest)).
+                .section .rodata.skiff_assets, "a", @progbits
+                .balign 16
+                .globl skiff_assets_start
+            skiff_assets_start:
+                .incbin \(Self.assemblerString(archive.path))
+                .globl skiff_assets_end
+            skiff_assets_end:
+                .section .note.GNU-stack, "", @progbits
+
+            """
+        try writeIfChanged(Data(assembly.utf8), to: target.appendingPathComponent("assets.S"))
+        let header = "// Generated by `skiff build`. The assets are read through SkiffKernel's `Kernel.assetArchive`.\n"
+        try writeIfChanged(Data(header.utf8), to: target.appendingPathComponent("include/\(Self.assetsTarget).h"))
+    }
+
+    /// A string literal for the assembler: quotes and backslashes escaped.
+    static func assemblerString(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// The toolsets, in order: the Embedded compile flags (Kernel/toolset.json, shared with the

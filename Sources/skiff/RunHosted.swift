@@ -4,7 +4,8 @@ import SkiffPlatform
 import SkiffStack
 import SkiffServices
 import SkiffHosted
-import SkiffConfig
+import SkiffImage
+import Foundation
 
 /// `skiff run hosted`: the stack, the UDP and TCP echo services and optionally the demo web site
 /// as a Linux process on a TAP device.
@@ -15,17 +16,13 @@ struct RunHosted: ParsableCommand {
         discussion: """
             Opens (creating if needed) the TAP device, gives the stack the addresses and routes \
             asked for, answers ping and ARP, echoes UDP datagrams and TCP streams (RFC 862), and \
-            with --http-port serves the demo site of Examples/web (pages, /api/status, /bytes/N). \
+            with --http-port serves the demo site of Examples/web (pages, /api/status, /bytes/N, \
+            /chunked/N; with --assets the files of a folder, as `skiff build` packs them). \
             Prints the applied configuration, logs stack events, and on SIGINT or SIGTERM prints its \
             counters and exits 0. Needs root or CAP_NET_ADMIN.
 
-            With --dhcp instead of --address the stack asks a DHCP server (RFC 2131): it prints \
-            the lease as a `dhcp:` line followed by the `net:`, `route:` and `dns:` lines, renews \
-            and rebinds it, and releases it on SIGINT or SIGTERM.
-
             Example (the Linux side is 198.18.0.1/24 on tap0):
               skiff run hosted --tap tap0 --address 198.18.0.2/24 --gateway 198.18.0.1
-              skiff run hosted --tap tap0 --dhcp --hostname app1
             """
     )
 
@@ -37,15 +34,6 @@ struct RunHosted: ParsableCommand {
 
     @Option(name: .customLong("gateway"), help: ArgumentHelp("The default route's next hop; must be inside an --address network.", valueName: "a.b.c.d"))
     var gateway: String? = nil
-
-    @Flag(name: .customLong("dhcp"), help: "Configure the address, routes, MTU and DNS servers by DHCP instead of --address/--gateway.")
-    var dhcp = false
-
-    @Option(name: .customLong("hostname"), help: ArgumentHelp("The host name sent to the DHCP server (option 12; default skiff- and the MAC's last three octets).", valueName: "name"))
-    var hostname: String? = nil
-
-    @Option(name: .customLong("dhcp-address"), help: ArgumentHelp("An address leased before, asked for first (RFC 2131 INIT-REBOOT).", valueName: "a.b.c.d"))
-    var dhcpAddress: String? = nil
 
     @Option(name: .customLong("mtu"), help: ArgumentHelp("The largest IP packet on the link.", valueName: "bytes"))
     var mtu: String = "1500"
@@ -62,6 +50,9 @@ struct RunHosted: ParsableCommand {
     @Option(name: .customLong("http-port"), help: ArgumentHelp("Serve the demo site (as Examples/web does) on this TCP port; 0 (the default) turns it off.", valueName: "port"))
     var httpPort: String = "0"
 
+    @Option(name: .customLong("assets"), help: ArgumentHelp("With --http-port: serve the files of this folder as the site's pages (as `skiff build` packs an application's assets).", valueName: "dir"))
+    var assets: String? = nil
+
     @OptionGroup var tcp: TCPOptions
 
     @Flag(name: .customLong("quiet"), help: "Do not log stack events (configuration and counters are still printed).")
@@ -77,10 +68,6 @@ struct RunHosted: ParsableCommand {
         var echoPort: UInt16
         var tcpEchoPort: UInt16
         var httpPort: UInt16
-        /// Run DHCP: the host name to send (nil: derived from the MAC) and the address to ask for first.
-        var dhcp: Bool = false
-        var hostname: String? = nil
-        var dhcpAddress: IPv4Address? = nil
     }
 
     func settings() throws(CLIError) -> Settings {
@@ -90,31 +77,8 @@ struct RunHosted: ParsableCommand {
         guard tap.utf8.count <= 15 else {
             throw .usage("--tap \(tap): longer than 15 bytes (the Linux limit for interface names)")
         }
-        if dhcp {
-            guard addresses.isEmpty && gateway == nil else {
-                throw .usage("--dhcp configures the address and routes; leave out --address and --gateway")
-            }
-        } else {
-            guard !addresses.isEmpty else {
-                throw .usage("--address is required, e.g. --address 198.18.0.2/24")
-            }
-            if hostname != nil || dhcpAddress != nil {
-                throw .usage("--hostname and --dhcp-address go with --dhcp")
-            }
-        }
-        if let hostname {
-            // RFC 1123 §2.1 / RFC 2132 §3.14: letters, digits, '-' and '.', at most 63 bytes per label here.
-            let bytes = Array(hostname.utf8)
-            guard !bytes.isEmpty, bytes.count <= 255, bytes.allSatisfy({ byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                    || byte == 0x2d || byte == 0x2e
-            }) else {
-                throw .usage("--hostname \(hostname): use letters, digits, '-' and '.'")
-            }
-        }
-        var rememberedAddress: IPv4Address? = nil
-        if let dhcpAddress {
-            rememberedAddress = try FlagValues.address(dhcpAddress, flag: "--dhcp-address")
+        guard !addresses.isEmpty else {
+            throw .usage("--address is required, e.g. --address 198.18.0.2/24")
         }
         var cidrs: [IPv4CIDR] = []
         for text in addresses {
@@ -146,12 +110,14 @@ struct RunHosted: ParsableCommand {
                                              meaning: "a TCP port", note: "0 turns the TCP echo service off")
         let webPort = try FlagValues.integer(httpPort, flag: "--http-port", in: 0...65_535,
                                              meaning: "a TCP port", note: "0 turns the web site off")
+        if assets != nil && webPort == 0 {
+            throw .usage("--assets serves files over HTTP: give --http-port too")
+        }
         if tcpPort != 0 && tcpPort == webPort {
             throw .usage("--http-port \(httpPort): the TCP echo service already uses that port (--tcp-echo-port)")
         }
         return Settings(tap: tap, addresses: cidrs, gateway: gatewayAddress, mtu: mtuValue,
-                        mac: macValue, echoPort: UInt16(port), tcpEchoPort: UInt16(tcpPort), httpPort: UInt16(webPort),
-                        dhcp: dhcp, hostname: hostname, dhcpAddress: rememberedAddress)
+                        mac: macValue, echoPort: UInt16(port), tcpEchoPort: UInt16(tcpPort), httpPort: UInt16(webPort))
     }
 
     func run() throws {
@@ -175,17 +141,6 @@ struct RunHosted: ParsableCommand {
         }
         if let gateway = settings.gateway {
             stack.addRoute(IPv4CIDR(address: .any, prefixLength: 0), via: gateway, interface: interface)
-        }
-        var dhcp: DHCPAutoconfiguration? = nil
-        if settings.dhcp {
-            let hostName = settings.hostname ?? DHCPAutoconfiguration.defaultHostName(interface.macAddress)
-            let client = DHCPClient(stack: stack, interface: interface, platform: platform,
-                                    configuration: DHCPClientConfiguration(hostName: hostName))
-            if !quiet { client.log = { line in platform.write(console: line + "\n") } }
-            let autoconfiguration = DHCPAutoconfiguration(stack: stack, clients: [client],
-                                                          rememberedAddresses: [settings.dhcpAddress])
-            autoconfiguration.output = { line in platform.writeLine(line) }
-            dhcp = autoconfiguration
         }
         var echo: UDPEchoService? = nil
         if settings.echoPort != 0 {
@@ -215,7 +170,7 @@ struct RunHosted: ParsableCommand {
             } catch {
                 throw CLIError.failure("--http-port \(settings.httpPort): cannot listen on the TCP port")
             }
-            let demo = DemoSite(stack: stack, now: { platform.now() })
+            let demo = DemoSite(stack: stack, now: { platform.now() }, assets: try loadAssets())
             let http = HTTPServer(listener: listener, router: demo.router,
                                   configuration: HTTPServerConfiguration(maxConnections: RunHosted.maxHTTPConnections))
             if !quiet { http.log = { line in platform.write(console: line + "\n") } }
@@ -231,16 +186,12 @@ struct RunHosted: ParsableCommand {
         if device.isUpOnLinuxSide == false {
             platform.write(console: "\(device.name): the Linux side is down; run 'ip link set \(device.name) up'\n")
         }
-        dhcp?.start(now: platform.now())
 
         // The application loop (see the platform protocol): poll the stack, let the service
         // answer, sleep until a frame, a timer or a stop signal.
         while !platform.shouldStop {
             let now = platform.now()
             var deadline = stack.poll(now: now)
-            if let dhcp, let wanted = dhcp.step(now: now) {
-                deadline = min(deadline ?? wanted, wanted)
-            }
             if let echo, let wanted = echo.step(now: now) {
                 deadline = min(deadline ?? wanted, wanted)
             }
@@ -255,17 +206,8 @@ struct RunHosted: ParsableCommand {
 
         let reason = platform.stopSignal.map { HostedPlatform.signalName($0) } ?? "stop requested"
         platform.write(console: "stopping (\(reason))\n")
-        if let dhcp {
-            // RFC 2131 §4.4.6: give the lease back; the DHCPRELEASE may wait for ARP, so poll a little.
-            dhcp.release(now: platform.now())
-            let giveUp = platform.now() + .seconds(2)
-            while dhcp.hasPendingOutput && platform.now() < giveUp {
-                let deadline = stack.poll(now: platform.now())
-                platform.wait(until: min(deadline ?? giveUp, giveUp))
-            }
-        }
         for line in HostedReport.counters(stack: stack, devices: [device], echo: echo, tcpEcho: tcpEcho,
-                                          server: server, dhcp: dhcp?.clients ?? []) {
+                                          server: server) {
             platform.writeLine(line)
         }
         echo?.close()
@@ -287,4 +229,26 @@ struct RunHosted: ParsableCommand {
     static let maxHTTPConnections = 4096
     static let httpBacklog = 1024
     static let maxEchoConnections = 256
+
+    /// --assets: the folder packed and checked as `skiff build` does, kept for the life of the
+    /// process (the site serves the files in place), or nil.
+    func loadAssets() throws -> StaticAssets? {
+        guard let assets else { return nil }
+        let archive: [UInt8]
+        do {
+            archive = try AssetArchive(directory: URL(fileURLWithPath: assets)).archive
+        } catch {
+            throw CLIError.failure(error.description)
+        }
+        let immortal = UnsafeMutableRawBufferPointer.allocate(byteCount: max(archive.count, 1), alignment: 16)
+        // In bounds: immortal holds at least archive.count bytes; it is never freed.
+        archive.withUnsafeBytes { immortal.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: archive.count) }
+        var site = StaticAssets()
+        do {
+            try site.add(archive: UnsafeRawBufferPointer(rebasing: immortal[0..<archive.count]))
+        } catch {
+            throw CLIError.failure("--assets \(assets): \(error)")
+        }
+        return site
+    }
 }

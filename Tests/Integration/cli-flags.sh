@@ -36,6 +36,8 @@ expect_error "error: --echo-port 70000: not a UDP port (0 to 65535; 0 turns the 
 expect_error "error: --tap averyveryverylongname: longer than 15 bytes (the Linux limit for interface names)" \
     --tap averyveryverylongname --address 198.18.0.2/24
 expect_error "error: Unknown option '--bogus'" --tap tap0 --address 198.18.0.2/24 --bogus
+expect_error "error: --assets serves files over HTTP: give --http-port too" \
+    --tap tap0 --address 198.18.0.2/24 --assets Examples/web/assets
 
 # Without privilege, TUNSETIFF fails with EPERM: one line saying so and what to do.
 nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)

@@ -3,7 +3,10 @@
 # Examples/web as a booted kernel: Skiff's TCP and HTTP server under QEMU, reached two ways:
 #   1. through QEMU's user-mode network (restrict=on) with a host port forwarded on 127.0.0.1,
 #      the way `make demo` runs it: pages, ETag/If-None-Match, JSON, 404, HEAD, keep-alive and
-#      pipelined requests on one connection;
+#      pipelined requests on one connection; the files of Examples/web/assets/ (packed by
+#      `skiff build`) byte for byte with their types, ETags and 304s; a Date field (the RTC's
+#      time) that is a well-formed IMF-fixdate within two minutes of the host's clock; streamed
+#      bodies of unknown length, chunked to HTTP/1.1 and close-delimited to HTTP/1.0, hash-equal;
 #   2. on a TAP device in a network namespace made here (198.18.0.0/24), by Linux's own TCP:
 #      200 sequential requests and 50 concurrent connections, all answered.
 source "$(dirname "$0")/common.bash"
@@ -68,6 +71,76 @@ if statuses != [b"200", b"200", b"404"]:
     sys.exit(1)
 PY
 log "user-mode network: page, 304 via If-None-Match, JSON, 404, HEAD, keep-alive and pipelining work"
+
+# The assets folder, packed by `skiff build`: every file served byte for byte with its type, an
+# ETag, and 304 when asked with that ETag.
+assets="$KERNEL_ROOT/Examples/web/assets"
+files=$(cd "$assets" && find . -type f ! -name '.*' | sed 's|^\./||' | sort)
+count=$(wc -l <<<"$files")
+console_has "the packed assets" "^assets: $count files, "
+for file in $files; do
+    curl -sS -m 5 -D "$WORKDIR/asset.headers" -o "$WORKDIR/asset" "$base/$file" || fail "GET /$file"
+    tr -d '\r' <"$WORKDIR/asset.headers" >"$WORKDIR/asset.h"
+    grep -q '^HTTP/1.1 200' "$WORKDIR/asset.h" || fail "GET /$file: $(head -n 1 "$WORKDIR/asset.h")"
+    cmp -s "$WORKDIR/asset" "$assets/$file" || fail "GET /$file: the body differs from $assets/$file"
+    case "$file" in
+        *.html) type="text/html; charset=utf-8" ;;
+        *.css) type="text/css; charset=utf-8" ;;
+        *.svg) type="image/svg+xml" ;;
+        *) type="" ;;
+    esac
+    [[ -z "$type" ]] || grep -qi "^content-type: $type\$" "$WORKDIR/asset.h" || fail "GET /$file: Content-Type is not $type"
+    etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\(".*"\)$/\1/p' "$WORKDIR/asset.h")
+    [[ -n "$etag" ]] || fail "GET /$file: no ETag"
+    curl -sS -m 5 -D "$WORKDIR/asset304.headers" -o "$WORKDIR/asset304" -H "If-None-Match: $etag" "$base/$file"
+    head -n 1 "$WORKDIR/asset304.headers" | grep -q '^HTTP/1.1 304' || fail "GET /$file with If-None-Match $etag: not 304"
+    [[ ! -s "$WORKDIR/asset304" ]] || fail "GET /$file: a 304 with a body"
+    grep -qi "^etag: $etag" <(tr -d '\r' <"$WORKDIR/asset304.headers") || fail "GET /$file: the 304 lacks the ETag"
+done
+log "assets: $count files from Examples/web/assets served byte for byte, with types, ETags and 304s"
+
+# Date (RFC 9110 §6.6.1): in a 200, a 404 and a 304, an IMF-fixdate whose weekday matches its date,
+# within two minutes of the host's clock (QEMU's RTC starts at the host's UTC time).
+for what in "/" "/no/such/page" "304"; do
+    if [[ $what == 304 ]]; then
+        curl -sS -m 5 -D "$WORKDIR/date.headers" -o /dev/null -H "If-None-Match: $etag" "$base/$file"
+    else
+        curl -sS -m 5 -D "$WORKDIR/date.headers" -o /dev/null "$base$what"
+    fi
+    python3 - "$WORKDIR/date.headers" "$what" <<'PY' || fail "Date in the response to $what"
+import datetime, re, sys, time
+head = open(sys.argv[1], "rb").read().decode("latin-1").split("\r\n")
+dates = [line.split(":", 1)[1].strip() for line in head if line.lower().startswith("date:")]
+if len(dates) != 1:
+    sys.exit(f"{sys.argv[2]}: {len(dates)} Date fields: {head}")
+value = dates[0]
+if not re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT", value):
+    sys.exit(f"{sys.argv[2]}: not an IMF-fixdate: {value!r}")
+parsed = datetime.datetime.strptime(value, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=datetime.timezone.utc)
+if parsed.strftime("%a, %d %b %Y %H:%M:%S GMT") != value:
+    sys.exit(f"{sys.argv[2]}: the weekday does not match the date: {value!r}")
+skew = parsed.timestamp() - time.time()
+if abs(skew) > 120:
+    sys.exit(f"{sys.argv[2]}: Date {value} is {skew:.0f} s from the host's clock")
+print(f"{sys.argv[2]}: Date: {value} ({skew:+.0f} s from the host)")
+PY
+done
+log "Date: an IMF-fixdate close to the host's clock in 200, 404 and 304 responses"
+
+# Streamed bodies without a length: chunked to HTTP/1.1, close-delimited to HTTP/1.0.
+size=3000000
+expected=$(python3 "$KERNEL_ROOT/Tests/Integration/tcp-tools.py" stream-sha "$size")
+got=$(curl -sS -m 60 -D "$WORKDIR/chunked.headers" "$base/chunked/$size" | sha256sum | cut -d' ' -f1) || true
+[[ $got == "$expected" ]] || fail "/chunked/$size over HTTP/1.1: SHA-256 differs from the stream"
+tr -d '\r' <"$WORKDIR/chunked.headers" >"$WORKDIR/chunked.h"
+grep -qi '^transfer-encoding: chunked$' "$WORKDIR/chunked.h" || fail "/chunked/$size over HTTP/1.1 was not chunked"
+! grep -qi '^content-length:' "$WORKDIR/chunked.h" || fail "/chunked/$size over HTTP/1.1 has a Content-Length"
+got=$(curl -sS -m 60 --http1.0 -D "$WORKDIR/close.headers" "$base/chunked/$size" | sha256sum | cut -d' ' -f1) || true
+[[ $got == "$expected" ]] || fail "/chunked/$size over HTTP/1.0: SHA-256 differs from the stream"
+tr -d '\r' <"$WORKDIR/close.headers" >"$WORKDIR/close.h"
+grep -qi '^connection: close$' "$WORKDIR/close.h" || fail "/chunked/$size over HTTP/1.0: no Connection: close"
+! grep -qiE '^(content-length|transfer-encoding):' "$WORKDIR/close.h" || fail "/chunked/$size over HTTP/1.0: framed, not close-delimited"
+log "streamed bodies: /chunked/$size hash-equal, chunked over HTTP/1.1 and close-delimited over HTTP/1.0"
 stop_qemu
 
 # 2. A TAP device in a namespace: Linux's TCP against Skiff's.
@@ -115,4 +188,4 @@ if errors:
     sys.exit(1)
 print("200 keep-alive requests and 100 requests over 50 concurrent connections answered")
 PY
-pass "Examples/web serves pages, 304s, JSON and 404s through QEMU's user network and a TAP device (keep-alive, pipelining, 50 concurrent connections)"
+pass "Examples/web serves its packed assets with ETags and 304s, Date fields, JSON, 404s and streamed bodies through QEMU's user network, and keep-alive, pipelining and 50 concurrent connections over a TAP device"

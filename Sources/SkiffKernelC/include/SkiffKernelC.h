@@ -187,6 +187,15 @@ typedef struct {
 
 skiff_kernel_layout skiff_get_kernel_layout(void);
 
+/// A range of bytes in the kernel image.
+typedef struct {
+    const void *start;
+    size_t length;
+} skiff_byte_range;
+
+/// The assets archive `skiff build` linked into the image (assets.c); length 0 when there is none.
+skiff_byte_range skiff_assets(void);
+
 /// Sets up the IDT (vectors 0–31 → boot.S stubs) and the TSS (IST1 for #PF, so a boot-stack
 /// overflow into its guard page still reaches the handler; IST2 for NMI, #DF, #MC), loads both.
 void skiff_cpu_tables_init(void);

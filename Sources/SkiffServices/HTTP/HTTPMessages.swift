@@ -67,9 +67,11 @@ public struct HTTPRequest {
 /// What a handler returns.
 public struct HTTPResponse {
     public var status: HTTPStatus
-    /// Fields to send. The server writes `Content-Length`, `Connection` and never
-    /// `Transfer-Encoding` itself: fields of those names here are ignored.
+    /// Fields to send. The server writes the framing (`Content-Length`, or `Transfer-Encoding:
+    /// chunked` for a streamed body of unknown length), `Connection`, and `Date` when it has a
+    /// clock itself: fields of those names here are ignored (`Date` only when the server sends one).
     public var headers: HTTPHeaders
+    /// The content: bytes in memory, or `.stream` to produce it while it is sent.
     public var body: HTTPBody
     /// Close the connection after this response.
     public var closeConnection: Bool
@@ -106,6 +108,14 @@ public struct HTTPResponse {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/plain; charset=utf-8")
         return HTTPResponse(status: status, headers: headers, body: status.forbidsContent ? .empty : .bytes(text))
+    }
+
+    /// A streamed body of type `contentType` (see `HTTPBodyProducer`).
+    public static func stream(_ producer: any HTTPBodyProducer, contentType: String,
+                              status: HTTPStatus = .ok) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", contentType)
+        return HTTPResponse(status: status, headers: headers, body: .stream(producer))
     }
 
     /// A redirect to `location` (301, 302, 303, 307 or 308).

@@ -1,5 +1,9 @@
 // Files compiled into the image, served with strong validators: an ETag from the content
 // (64-bit FNV-1a, quoted hex) and If-None-Match → 304 (RFC 9110 §8.8.3, §13.1.2).
+//
+// `skiff build` packs an application's assets folder into a cpio newc archive linked into the
+// kernel (`Kernel.assetArchive`); `add(archive:)` serves its files in place, without a copy.
+import SkiffWire
 
 /// One file: its path (percent-decoded, starting with "/"), type, bytes and entity tag.
 public struct StaticAsset {
@@ -10,7 +14,8 @@ public struct StaticAsset {
     public let entityTag: [UInt8]
 }
 
-/// A set of files to serve, e.g. a static site. `skiff build` can generate the `add` calls.
+/// A set of files to serve, e.g. a static site: added one by one, or all the files of an archive
+/// that `skiff build` packed from a folder.
 public struct StaticAssets {
     private var byPath: [[UInt8]: StaticAsset] = [:]
     /// A `Cache-Control` value for every asset (e.g. "no-cache" to always revalidate); none by default.
@@ -34,6 +39,38 @@ public struct StaticAssets {
     /// Adds a file whose bytes live as long as the program (linked into the image), without a copy.
     public mutating func add(path: String, contentType: String? = nil, immortal: UnsafeRawBufferPointer) {
         insert(path: path, contentType: contentType, body: .immortal(immortal))
+    }
+
+    /// Adds every regular file of a cpio newc archive whose bytes live as long as the program
+    /// (e.g. `Kernel.assetArchive`), served in place without a copy: `about/index.html` in the
+    /// archive is served at `/about/index.html` (and `/about/`). Returns how many files were
+    /// added; an archive that does not parse adds none.
+    @discardableResult
+    public mutating func add(archive: UnsafeRawBufferPointer) throws(CPIOError) -> Int {
+        guard archive.count > 0 else { return 0 }
+        let entries = try CPIOArchive.entries(in: archive)
+        var added = 0
+        for entry in entries where entry.isRegularFile {
+            let name = CPIOArchive.normalize(Array(entry.name.utf8))
+            guard !name.isEmpty else { continue }
+            // In bounds: the walk checked every entry's data against the archive's length.
+            let bytes = UnsafeRawBufferPointer(rebasing: archive[entry.dataOffset..<(entry.dataOffset + entry.dataLength)])
+            insert(path: String(decoding: name, as: UTF8.self), contentType: nil, body: .immortal(bytes))
+            added += 1
+        }
+        return added
+    }
+
+    /// The paths served, sorted (for logs and tests).
+    public var paths: [String] {
+        byPath.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The total size of the files' content.
+    public var totalBytes: Int {
+        var total = 0
+        for asset in byPath.values { total += asset.body.count }
+        return total
     }
 
     private mutating func insert(path: String, contentType: String?, body: HTTPBody) {

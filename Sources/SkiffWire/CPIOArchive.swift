@@ -53,6 +53,10 @@ public struct CPIOArchive: Sendable {
 
     /// True when `bytes` starts with the newc magic.
     public static func hasMagic(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { hasMagic($0) }
+    }
+
+    public static func hasMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count >= 6 && bytes[0] == 0x30 && bytes[1] == 0x37 && bytes[2] == 0x30
             && bytes[3] == 0x37 && bytes[4] == 0x30 && (bytes[5] == 0x31 || bytes[5] == 0x32)
     }
@@ -60,6 +64,20 @@ public struct CPIOArchive: Sendable {
     /// Reads the entries up to TRAILER!!! (or the end of the bytes, or only zero padding after an
     /// entry: several archives may be concatenated, as in an initramfs).
     public init(_ bytes: [UInt8]) throws(CPIOError) {
+        let walked: Result<[CPIOEntry], CPIOError> = bytes.withUnsafeBytes { raw in
+            do throws(CPIOError) {
+                return .success(try CPIOArchive.entries(in: raw))
+            } catch {
+                return .failure(error)
+            }
+        }
+        self.bytes = bytes
+        self.entries = try walked.get()
+    }
+
+    /// The entries of the archive in `bytes`, read in place (no copy: for archives that live as
+    /// long as the program, such as assets linked into a kernel). Offsets are from `bytes`' start.
+    public static func entries(in bytes: UnsafeRawBufferPointer) throws(CPIOError) -> [CPIOEntry] {
         var entries: [CPIOEntry] = []
         var offset = 0
         while offset < bytes.count {
@@ -67,9 +85,9 @@ public struct CPIOArchive: Sendable {
             if bytes[offset] == 0 { offset += 1; continue }
             guard entries.count < CPIOArchive.entryLimit else { throw .tooManyEntries }
             guard bytes.count - offset >= CPIOArchive.headerLength else { throw .truncated(offset: offset) }
-            guard bytes[offset] == 0x30, bytes[offset + 1] == 0x37, bytes[offset + 2] == 0x30,
-                  bytes[offset + 3] == 0x37, bytes[offset + 4] == 0x30,
-                  bytes[offset + 5] == 0x31 || bytes[offset + 5] == 0x32 else { throw .badMagic(offset: offset) }
+            guard hasMagic(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 6)])) else {
+                throw .badMagic(offset: offset)
+            }
             func field(_ number: Int) throws(CPIOError) -> Int {
                 var value = 0
                 let start = offset + 6 + number * 8
@@ -94,18 +112,18 @@ public struct CPIOArchive: Sendable {
             guard nameSize <= bytes.count - nameStart else { throw .truncated(offset: offset) }
             var nameEnd = nameStart + nameSize - 1   // without the NUL
             if let nul = bytes[nameStart..<(nameStart + nameSize)].firstIndex(of: 0) { nameEnd = nul }
-            let name = String(decoding: bytes[nameStart..<nameEnd], as: UTF8.self)
+            let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd])
             let dataStart = CPIOArchive.align4(nameStart + nameSize)
             guard dataStart <= bytes.count, fileSize <= bytes.count - dataStart else { throw .truncated(offset: offset) }
-            if bytes[nameStart..<nameEnd].elementsEqual("TRAILER!!!".utf8) {
+            if nameBytes.elementsEqual("TRAILER!!!".utf8) {
                 offset = CPIOArchive.align4(dataStart + fileSize)
                 continue
             }
+            let name = String(decoding: nameBytes, as: UTF8.self)
             entries.append(CPIOEntry(name: name, mode: UInt32(truncatingIfNeeded: mode), dataOffset: dataStart, dataLength: fileSize))
             offset = CPIOArchive.align4(dataStart + fileSize)
         }
-        self.bytes = bytes
-        self.entries = entries
+        return entries
     }
 
     static func align4(_ value: Int) -> Int { (value + 3) & ~3 }
@@ -122,7 +140,8 @@ public struct CPIOArchive: Sendable {
         return Array(bytes[entry.dataOffset..<(entry.dataOffset + entry.dataLength)])
     }
 
-    static func normalize(_ name: [UInt8]) -> [UInt8] {
+    /// `name` without leading `./` and `/` (how an archive path compares and is served).
+    public static func normalize(_ name: [UInt8]) -> [UInt8] {
         var start = 0
         while true {
             if name.count - start >= 2 && name[start] == UInt8(ascii: ".") && name[start + 1] == UInt8(ascii: "/") {
@@ -134,5 +153,51 @@ public struct CPIOArchive: Sendable {
             }
         }
         return Array(name[start...])
+    }
+}
+
+// MARK: - Writing
+
+extension CPIOArchive {
+    /// A regular file's mode: S_IFREG | 0644.
+    public static let regularFileMode: UInt32 = 0o100644
+
+    /// A newc archive ("070701", no checksums) of regular files, in the order given, ending with
+    /// TRAILER!!!. Names are stored as given (the caller validates them); inode numbers count
+    /// from 1, times and owners are 0, so the same files always give the same bytes.
+    public static func emit(files: [(name: String, contents: [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = []
+        var inode: UInt32 = 1
+        for file in files {
+            appendEntry(name: Array(file.name.utf8), mode: regularFileMode, inode: inode, contents: file.contents, to: &out)
+            inode += 1
+        }
+        appendEntry(name: Array("TRAILER!!!".utf8), mode: 0, inode: 0, contents: [], to: &out)
+        return out
+    }
+
+    /// Appends one entry: a file, a directory (mode 0o040755, no contents) or the trailer.
+    public static func appendEntry(name: [UInt8], mode: UInt32, inode: UInt32, contents: [UInt8], to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: [0x30, 0x37, 0x30, 0x37, 0x30, 0x31])  // 070701
+        // ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor,
+        // namesize (with the NUL), check
+        let fields: [UInt32] = [inode, mode, 0, 0, 1, 0, UInt32(contents.count), 0, 0, 0, 0,
+                                UInt32(name.count + 1), 0]
+        let hex: StaticString = "0123456789abcdef"
+        hex.withUTF8Buffer { digits in
+            for field in fields {
+                var shift: UInt32 = 28
+                for _ in 0..<8 {
+                    out.append(digits[Int((field >> shift) & 0xF)])
+                    shift &-= 4
+                }
+            }
+        }
+        out.append(contentsOf: name)
+        out.append(0)
+        while (out.count - start) % 4 != 0 { out.append(0) }
+        out.append(contentsOf: contents)
+        while (out.count - start) % 4 != 0 { out.append(0) }
     }
 }
