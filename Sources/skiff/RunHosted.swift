@@ -4,6 +4,7 @@ import SkiffPlatform
 import SkiffStack
 import SkiffServices
 import SkiffHosted
+import SkiffConfig
 import SkiffImage
 import Foundation
 
@@ -21,8 +22,13 @@ struct RunHosted: ParsableCommand {
             Prints the applied configuration, logs stack events, and on SIGINT or SIGTERM prints its \
             counters and exits 0. Needs root or CAP_NET_ADMIN.
 
+            With --dhcp instead of --address the stack asks a DHCP server (RFC 2131): it prints \
+            the lease as a `dhcp:` line followed by the `net:`, `route:` and `dns:` lines, renews \
+            and rebinds it, and releases it on SIGINT or SIGTERM.
+
             Example (the Linux side is 198.18.0.1/24 on tap0):
               skiff run hosted --tap tap0 --address 198.18.0.2/24 --gateway 198.18.0.1
+              skiff run hosted --tap tap0 --dhcp --hostname app1
             """
     )
 
@@ -34,6 +40,15 @@ struct RunHosted: ParsableCommand {
 
     @Option(name: .customLong("gateway"), help: ArgumentHelp("The default route's next hop; must be inside an --address network.", valueName: "a.b.c.d"))
     var gateway: String? = nil
+
+    @Flag(name: .customLong("dhcp"), help: "Configure the address, routes, MTU and DNS servers by DHCP instead of --address/--gateway.")
+    var dhcp = false
+
+    @Option(name: .customLong("hostname"), help: ArgumentHelp("The host name sent to the DHCP server (option 12; default skiff- and the MAC's last three octets).", valueName: "name"))
+    var hostname: String? = nil
+
+    @Option(name: .customLong("dhcp-address"), help: ArgumentHelp("An address leased before, asked for first (RFC 2131 INIT-REBOOT).", valueName: "a.b.c.d"))
+    var dhcpAddress: String? = nil
 
     @Option(name: .customLong("mtu"), help: ArgumentHelp("The largest IP packet on the link.", valueName: "bytes"))
     var mtu: String = "1500"
@@ -68,6 +83,10 @@ struct RunHosted: ParsableCommand {
         var echoPort: UInt16
         var tcpEchoPort: UInt16
         var httpPort: UInt16
+        /// Run DHCP: the host name to send (nil: derived from the MAC) and the address to ask for first.
+        var dhcp: Bool = false
+        var hostname: String? = nil
+        var dhcpAddress: IPv4Address? = nil
     }
 
     func settings() throws(CLIError) -> Settings {
@@ -77,8 +96,31 @@ struct RunHosted: ParsableCommand {
         guard tap.utf8.count <= 15 else {
             throw .usage("--tap \(tap): longer than 15 bytes (the Linux limit for interface names)")
         }
-        guard !addresses.isEmpty else {
-            throw .usage("--address is required, e.g. --address 198.18.0.2/24")
+        if dhcp {
+            guard addresses.isEmpty && gateway == nil else {
+                throw .usage("--dhcp configures the address and routes; leave out --address and --gateway")
+            }
+        } else {
+            guard !addresses.isEmpty else {
+                throw .usage("--address is required, e.g. --address 198.18.0.2/24")
+            }
+            if hostname != nil || dhcpAddress != nil {
+                throw .usage("--hostname and --dhcp-address go with --dhcp")
+            }
+        }
+        if let hostname {
+            // RFC 1123 §2.1 / RFC 2132 §3.14: letters, digits, '-' and '.', at most 63 bytes per label here.
+            let bytes = Array(hostname.utf8)
+            guard !bytes.isEmpty, bytes.count <= 255, bytes.allSatisfy({ byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                    || byte == 0x2d || byte == 0x2e
+            }) else {
+                throw .usage("--hostname \(hostname): use letters, digits, '-' and '.'")
+            }
+        }
+        var rememberedAddress: IPv4Address? = nil
+        if let dhcpAddress {
+            rememberedAddress = try FlagValues.address(dhcpAddress, flag: "--dhcp-address")
         }
         var cidrs: [IPv4CIDR] = []
         for text in addresses {
@@ -117,7 +159,8 @@ struct RunHosted: ParsableCommand {
             throw .usage("--http-port \(httpPort): the TCP echo service already uses that port (--tcp-echo-port)")
         }
         return Settings(tap: tap, addresses: cidrs, gateway: gatewayAddress, mtu: mtuValue,
-                        mac: macValue, echoPort: UInt16(port), tcpEchoPort: UInt16(tcpPort), httpPort: UInt16(webPort))
+                        mac: macValue, echoPort: UInt16(port), tcpEchoPort: UInt16(tcpPort), httpPort: UInt16(webPort),
+                        dhcp: dhcp, hostname: hostname, dhcpAddress: rememberedAddress)
     }
 
     func run() throws {
@@ -141,6 +184,17 @@ struct RunHosted: ParsableCommand {
         }
         if let gateway = settings.gateway {
             stack.addRoute(IPv4CIDR(address: .any, prefixLength: 0), via: gateway, interface: interface)
+        }
+        var dhcp: DHCPAutoconfiguration? = nil
+        if settings.dhcp {
+            let hostName = settings.hostname ?? DHCPAutoconfiguration.defaultHostName(interface.macAddress)
+            let client = DHCPClient(stack: stack, interface: interface, platform: platform,
+                                    configuration: DHCPClientConfiguration(hostName: hostName))
+            if !quiet { client.log = { line in platform.write(console: line + "\n") } }
+            let autoconfiguration = DHCPAutoconfiguration(stack: stack, clients: [client],
+                                                          rememberedAddresses: [settings.dhcpAddress])
+            autoconfiguration.output = { line in platform.writeLine(line) }
+            dhcp = autoconfiguration
         }
         var echo: UDPEchoService? = nil
         if settings.echoPort != 0 {
@@ -186,12 +240,16 @@ struct RunHosted: ParsableCommand {
         if device.isUpOnLinuxSide == false {
             platform.write(console: "\(device.name): the Linux side is down; run 'ip link set \(device.name) up'\n")
         }
+        dhcp?.start(now: platform.now())
 
         // The application loop (see the platform protocol): poll the stack, let the service
         // answer, sleep until a frame, a timer or a stop signal.
         while !platform.shouldStop {
             let now = platform.now()
             var deadline = stack.poll(now: now)
+            if let dhcp, let wanted = dhcp.step(now: now) {
+                deadline = min(deadline ?? wanted, wanted)
+            }
             if let echo, let wanted = echo.step(now: now) {
                 deadline = min(deadline ?? wanted, wanted)
             }
@@ -206,8 +264,17 @@ struct RunHosted: ParsableCommand {
 
         let reason = platform.stopSignal.map { HostedPlatform.signalName($0) } ?? "stop requested"
         platform.write(console: "stopping (\(reason))\n")
+        if let dhcp {
+            // RFC 2131 §4.4.6: give the lease back; the DHCPRELEASE may wait for ARP, so poll a little.
+            dhcp.release(now: platform.now())
+            let giveUp = platform.now() + .seconds(2)
+            while dhcp.hasPendingOutput && platform.now() < giveUp {
+                let deadline = stack.poll(now: platform.now())
+                platform.wait(until: min(deadline ?? giveUp, giveUp))
+            }
+        }
         for line in HostedReport.counters(stack: stack, devices: [device], echo: echo, tcpEcho: tcpEcho,
-                                          server: server) {
+                                          server: server, dhcp: dhcp?.clients ?? []) {
             platform.writeLine(line)
         }
         echo?.close()
