@@ -2,7 +2,8 @@
 //
 // Addresses come from the kernel command line in the Linux `ip=` format, one `ip=` per NIC:
 //   ip=198.18.0.10::198.18.0.1:255.255.255.0::eth0:off
-// (client:server:gateway:netmask:hostname:device:autoconf), or from a Debian interfaces file in a
+// (client:server:gateway:netmask:hostname:device:autoconf), `ip=dhcp` (DHCP, RFC 2131; the lease is
+// printed as a `dhcp:` line), or from a Debian interfaces file in a
 // boot module (plain, cpio or gzip'd cpio; `ip=` wins for the same device). It prints its applied configuration
 // in the format scripts match — `net: eth0 198.18.0.10/24 mtu 1500 mac 52:54:00:12:34:56`,
 // `route: default via 198.18.0.1 dev eth0`, `echo: udp port 7` — then logs stack events with
@@ -47,8 +48,13 @@ if platform.networkDevices.isEmpty {
     platform.writeLine("ping: no network device found (QEMU: -device virtio-net-pci,netdev=...)")
     platform.exit(status: 1)
 }
+// DHCP on the devices that ask for it (`ip=dhcp`, `ip=on`, `inet dhcp`); the other modes are not
+// implemented.
+let dhcp = DHCPAutoconfiguration(application: application, boot: configuration, stack: stack, platform: platform)
+dhcp.output = { line in platform.writeLine(line) }
+for client in dhcp.clients { client.log = { line in platform.write(console: line + "\n") } }
 for applied in application.interfaces {
-    guard let pending = applied.pendingAutoconf else { continue }
+    guard let pending = applied.pendingAutoconf, !DHCPAutoconfiguration.usesDHCP(pending) else { continue }
     if applied.parameter != nil {
         platform.writeLine("ping: ip=\(pending) is not supported yet; use a static ip=")
     } else {
@@ -67,12 +73,16 @@ do {
 for line in application.lines { platform.writeLine(line) }
 for line in ConfigurationReport.lines(stack) { platform.writeLine(line) }
 platform.writeLine("echo: udp port \(echo.port)")
+dhcp.start(now: platform.now())
 
 // The application loop (ARCHITECTURE.md): receive and run timers, let the service answer, then
 // halt until a frame arrives or the next timer is due.
 while true {
     let now = platform.now()
     var deadline = stack.poll(now: now)
+    if let wanted = dhcp.step(now: now) {
+        deadline = min(deadline ?? wanted, wanted)
+    }
     if let wanted = echo.step(now: now) {
         deadline = min(deadline ?? wanted, wanted)
     }
