@@ -36,6 +36,8 @@ DHCP_LOG=""
 
 dhcp_cleanup() {
     local status=$?
+    # Under errexit the `(exit "$status")` below would end the shell before the next handler runs.
+    set +e
     for pid in "${PING_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     if [[ -n "$DNSMASQ_PID" ]]; then kill "$DNSMASQ_PID" 2>/dev/null || true; wait "$DNSMASQ_PID" 2>/dev/null || true; fi
     if [[ $status -ne 0 && $status -ne 77 && -s "$DNSMASQ_LOG" ]]; then

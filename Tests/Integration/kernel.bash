@@ -25,6 +25,8 @@ stop_qemu() {
 # The EXIT trap: QEMU first, the guest's console on failure, then common.bash's cleanup.
 finish_kernel_test() {
     local status=$?
+    # Under errexit `(exit "$status")` below would end the shell before cleanup deletes the namespace.
+    set +e
     stop_qemu
     if [[ $status -ne 0 && $status -ne 77 && -s "$SERIAL" ]]; then
         echo "--- guest console (last 30 lines) ---"
