@@ -167,6 +167,7 @@ struct RunHosted: ParsableCommand {
         let settings = try settings()
         var stackConfiguration = RunHosted.stackConfiguration
         try tcp.apply(to: &stackConfiguration)
+        let tcpInfo = try tcp.reporter()
         let device: TapDevice
         do {
             device = try TapDevice(name: settings.tap, macAddress: settings.mac, mtu: settings.mtu)
@@ -257,6 +258,10 @@ struct RunHosted: ParsableCommand {
                 deadline = min(deadline ?? wanted, wanted)
             }
             if let server, let wanted = server.step(now: now, date: platform.wallClock()) {
+                deadline = min(deadline ?? wanted, wanted)
+            }
+            if let tcpInfo {
+                let wanted = tcpInfo.step(stack: stack, now: now) { platform.write(console: $0) }
                 deadline = min(deadline ?? wanted, wanted)
             }
             platform.wait(until: deadline)

@@ -16,13 +16,15 @@
 # through the same relay and settings; the log prints both rates and their ratio, with Skiff's
 # loss-recovery counters.
 #
-# Both sides use BBR (Skiff: --tcp-congestion bbr --tcp-buffer 4M; Linux: TCP_CONGESTION=bbr,
-# this machine's default anyway). With random 5% loss every loss-based algorithm collapses to a
-# few segments per round trip (Mathis et al.: rate ~ MSS/RTT x 1.22/sqrt(p), about 200 kB/s here),
-# and so does Linux's: measured with TCP_CONGESTION=cubic, Linux to Linux moved 109-127 kB/s and
-# Skiff (CUBIC) 147 kB/s, so 100 MB would take 13 minutes. BBR models the path instead of
-# reacting to each loss: measured here, Skiff 1.3-1.4 MB/s each way (debug build) against Linux's
-# 4.5-6 MB/s; 100 MB each way takes about 75 s. TCP_IMPAIRED_CC=cubic runs both sides with CUBIC.
+# Both sides use BBR (Skiff: --tcp-congestion bbr --tcp-buffer 4M --tcp-min-rto 200, Linux's
+# minimum RTO; Linux: TCP_CONGESTION=bbr, this machine's default anyway). With random 5% loss
+# every loss-based algorithm collapses to a few segments per round trip (Mathis et al.: rate ~
+# MSS/RTT x 1.22/sqrt(p), about 200 kB/s here), Linux's too: with TCP_CONGESTION=cubic Linux to
+# Linux moved 109-127 kB/s and Skiff (CUBIC) 147 kB/s, so 100 MB would take 13 minutes. BBR
+# models the path instead: measured here (debug build, 2 busy cores) Skiff 1.8-2.0 MB/s each way
+# against Linux's 10-12 MB/s; 100 MB each way takes about 55 s. TCP_IMPAIRED_CC=cubic runs both
+# sides with CUBIC. `skiff run hosted --tcp-info N` prints each connection's window and BBR model
+# every N seconds, for looking into a slow run.
 source "$(dirname "$0")/common.bash"
 require_root
 require_commands ip python3
@@ -31,8 +33,8 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)/tcp-tools.py"
 BYTES=${TCP_IMPAIRED_BYTES:-100000000}
 CC=${TCP_IMPAIRED_CC:-bbr}
 case "$CC" in
-    bbr) SKIFF_TCP_FLAGS=(--tcp-congestion bbr --tcp-buffer 4M) ;;
-    cubic) SKIFF_TCP_FLAGS=(--tcp-congestion cubic) ;;
+    bbr) SKIFF_TCP_FLAGS=(--tcp-congestion bbr --tcp-buffer 4M --tcp-min-rto 200) ;;
+    cubic) SKIFF_TCP_FLAGS=(--tcp-congestion cubic --tcp-min-rto 200) ;;
     *) fail "TCP_IMPAIRED_CC=$CC: bbr or cubic" ;;
 esac
 grep -qw "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control || modprobe "tcp_$CC" 2>/dev/null || true
@@ -159,7 +161,8 @@ SKIFF_PID=""
 retransmitted=$(grep -o 'tcpRetransmittedSegments [0-9]*' "$SKIFF_LOG" | cut -d' ' -f2)
 counters=""
 for name in tcpRetransmitTimeouts tcpFastRetransmits tcpRACKLosses tcpTailLossProbes tcpRescueRetransmits \
-    tcpSpuriousRecoveriesUndone tcpPAWSDrops tcpPAWSReorderedAccepted; do
+    tcpSpuriousRecoveriesUndone tcpPAWSDrops tcpPAWSReorderedAccepted tcpOutOfOrderSegments tcpOutOfOrderDrops \
+    tcpOutOfWindow tcpDuplicateACKs tcpRetransmittedSegments; do
     value=$(grep -o "$name [0-9]*" "$SKIFF_LOG" | cut -d' ' -f2 | head -n 1 || true)
     counters+=" $name ${value:-0}"
 done

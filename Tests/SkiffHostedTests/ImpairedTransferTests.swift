@@ -174,11 +174,86 @@ final class ImpairedTransferTests: XCTestCase {
                       linkStatistics: link.statisticsA, bytesPerSecond: seconds > 0 ? Double(size) / seconds : 0)
     }
 
+    /// A echoes `size` bytes through B (B writes back what it reads, as the TCP echo service
+    /// does): both directions loaded at once, as in `tcp-impaired.sh`.
+    static func echo(size: Int, seed: UInt64, settings: ImpairmentSettings = relaySettings(),
+                     configuration: StackConfiguration) -> Result {
+        let link = ImpairedLink(settings: settings, seed: seed, configuration: configuration)
+        guard let listener = try? link.b.listen(port: 7),
+              let client = try? link.a.connect(to: ImpairedLink.addressB, port: 7, now: link.now) else {
+            return Result(delivered: false, seconds: 0, detail: "setup failed")
+        }
+        var data = [UInt8](repeating: 0, count: size)
+        var state = seed | 1
+        for i in 0..<size {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            data[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        var server: TCPConnection? = nil
+        var back: [UInt8] = []
+        back.reserveCapacity(size)
+        var offset = 0
+        var scratch = [UInt8](repeating: 0, count: 16384)
+        let start = link.now
+        var nextTrace = start
+        var finish = start
+        let done = link.run(for: .seconds(3600), until: { back.count >= size }) {
+            if server == nil { server = listener.acceptConnection() }
+            if offset < size && client.isOpen {
+                offset += data[offset...].withUnsafeBytes { max(0, client.write($0, now: link.now)) }
+            }
+            if let server {
+                for _ in 0..<64 {
+                    let room = min(server.writableBytes, scratch.count)
+                    var n = 0
+                    _ = server.read { bytes in
+                        n = min(room, bytes.count)
+                        scratch.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<n])) }
+                        return n
+                    }
+                    guard n > 0 else { break }
+                    _ = scratch.withUnsafeBytes { server.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: link.now) }
+                }
+            }
+            _ = client.read { bytes in
+                back.append(contentsOf: bytes)
+                return bytes.count
+            }
+            if ProcessInfo.processInfo.environment["SKIFF_TRACE"] != nil, link.now >= nextTrace {
+                nextTrace = link.now + .milliseconds(Int64(ProcessInfo.processInfo.environment["SKIFF_TRACE"] ?? "") ?? 250)
+                for (name, c) in [("A", client), ("B", server)] {
+                    guard let c, let b = c.block.bbr else { continue }
+                    print("t=\(Double((link.now - start).nanoseconds) / 1e9) \(name) mode \(b.mode) bw \(Int(b.bandwidth)) minRTT \(b.minRTT?.milliseconds ?? -1) pacing \(Int(b.pacingRate)) gain \(b.pacingGain) cwnd \(c.block.congestion.cwnd) pipe \(c.block.sent.pipe(below: c.block.sndMax)) flight \(c.block.sndMax - c.block.sndUna) sndWnd \(c.block.sndWnd) sendq \(c.block.sendBuffer.count) rcvq \(c.block.receiveBuffer.count) rec \(c.block.inRecovery) delivered \(c.block.deliveryRate.delivered) round \(b.roundCount) una \(c.block.sndUna - c.block.iss) RTOs \((name == "A" ? link.a : link.b).statistics.tcpRetransmitTimeouts) lostmarks \((name == "A" ? link.a : link.b).statistics.tcpRACKLosses) back \(back.count)")
+                }
+            }
+            finish = link.now
+        }
+        let seconds = Double((finish - start).nanoseconds) / 1e9
+        let serverStatistics = link.b.statistics
+        let detail = "echo \(size) bytes in \(seconds) s simulated (\(Int(Double(size) / seconds / 1000)) kB/s each way), "
+            + "A: retransmitted \(link.a.statistics.tcpRetransmittedSegments), RTOs \(link.a.statistics.tcpRetransmitTimeouts), cwnd \(client.congestionWindow); "
+            + "B: retransmitted \(serverStatistics.tcpRetransmittedSegments), RTOs \(serverStatistics.tcpRetransmitTimeouts), cwnd \(server?.congestionWindow ?? 0), "
+            + "ooo drops \(serverStatistics.tcpOutOfOrderDrops + link.a.statistics.tcpOutOfOrderDrops)"
+        return Result(delivered: done && back == data, seconds: seconds, sender: link.a.statistics,
+                      receiver: serverStatistics, detail: detail, bandwidthEstimate: server?.block.bbr?.bandwidth,
+                      bytesPerSecond: seconds > 0 ? Double(size) / seconds : 0)
+    }
+
+    /// The echo both ways at once through the relay's settings, with BBR on both stacks.
+    func testBBREchoBothWaysUnderRandomLoss() {
+        let result = Self.echo(size: Int(ProcessInfo.processInfo.environment["SKIFF_ECHO_BYTES"] ?? "") ?? 4_000_000, seed: 3, configuration: Self.configuration(.bbr, buffer: 4 << 20))
+        print("impaired echo, BBR: \(result.detail)")
+        XCTAssertTrue(result.delivered, result.detail)
+    }
+
     static func configuration(_ algorithm: TCPCongestionAlgorithm, buffer: Int) -> StackConfiguration {
         var configuration = StackConfiguration()
         configuration.tcpCongestionControl = algorithm
         configuration.tcpSendBufferSize = buffer
         configuration.tcpReceiveBufferSize = buffer
+        configuration.tcpOutOfOrderRanges = max(32, buffer / 16384)
+        // As `tcp-impaired.sh` runs `skiff run hosted` (--tcp-min-rto 200, Linux's minimum).
+        configuration.tcpMinimumRTO = .milliseconds(200)
         return configuration
     }
 

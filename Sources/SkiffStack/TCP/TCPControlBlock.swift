@@ -128,6 +128,9 @@ final class TCPControlBlock {
         sendBuffer = TCPByteRing(capacity: max(1, configuration.tcpSendBufferSize))
         receiveBuffer = TCPByteRing(capacity: max(1, configuration.tcpReceiveBufferSize))
         reassembly = TCPReassembly(rangeLimit: max(1, configuration.tcpOutOfOrderRanges))
+        // One record per segment a full send buffer can hold (at the smallest usual MSS, 536), so
+        // that records are merged only when segments are tiny, never because the window is large.
+        sent = TCPSentSegments(limit: max(1024, configuration.tcpSendBufferSize / 536))
         scoreboard = TCPSACKScoreboard(rangeLimit: max(1, configuration.tcpOutOfOrderRanges))
         self.localMSS = max(64, localMSS)
         offerWindowScale = configuration.tcpWindowScaling

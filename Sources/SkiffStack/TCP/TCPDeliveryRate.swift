@@ -73,7 +73,11 @@ struct TCPDeliveryRate {
     }
 
     /// "UpdateRateSample": `segment` was delivered (first time: cumulatively or by SACK) at `now`.
-    mutating func onDelivered(_ segment: TCPSentSegment, now: Instant) {
+    /// `ambiguous`: it was retransmitted and the ACK may be for an earlier copy (RACK's test); its
+    /// snapshot, taken at the retransmission, then says nothing about this delivery, and taking it
+    /// would start a new round at every spurious retransmission, emptying BBR's bandwidth filter.
+    mutating func onDelivered(_ segment: TCPSentSegment, now: Instant, ambiguous: Bool = false) {
+        guard !segment.deliveryCounted else { return }
         let length = segment.length
         delivered += length
         deliveredTime = now
@@ -81,8 +85,8 @@ struct TCPDeliveryRate {
         let snapshot = segment.delivery
         // The newest segment delivered by this ACK (by send time, then by its snapshot) sets the
         // sample's start; a retransmission's snapshot is that of the retransmission.
-        let isNewest = !sampleHasData || snapshot.delivered > sample.priorDelivered
-            || (snapshot.delivered == sample.priorDelivered && (newestSendTime.map { segment.sentAt >= $0 } ?? true))
+        let isNewest = !ambiguous && (!sampleHasData || snapshot.delivered > sample.priorDelivered
+            || (snapshot.delivered == sample.priorDelivered && (newestSendTime.map { segment.sentAt >= $0 } ?? true)))
         if isNewest {
             sampleHasData = true
             sample.priorDelivered = snapshot.delivered

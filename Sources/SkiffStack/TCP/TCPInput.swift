@@ -505,7 +505,7 @@ extension TCPControlBlock {
             }
         }
         rack.update(delivered: segment, now: now, ambiguous: ambiguous)
-        deliveryRate.onDelivered(segment, now: now)
+        deliveryRate.onDelivered(segment, now: now, ambiguous: ambiguous)
     }
 
     /// Marks lost segments: RACK (RFC 8985 §6.2 step 5) from the send time of the most recently

@@ -20,6 +20,9 @@ struct TCPSentSegment {
     var lost = false
     /// The connection's delivery state at the last (re)transmission (TCPDeliveryRate.swift).
     var delivery = TCPDeliverySnapshot()
+    /// Already counted as delivered by the rate estimator (when first SACKed): a timeout forgets
+    /// the SACK marks, but the bytes must not be counted twice when the cumulative ACK covers them.
+    var deliveryCounted = false
 
     var length: Int { end - start }
 }
@@ -108,6 +111,7 @@ struct TCPSentSegments {
                 segments[i].sacked = true
                 segments[i].lost = false
                 delivered(segments[i])
+                segments[i].deliveryCounted = true
             }
         }
     }
