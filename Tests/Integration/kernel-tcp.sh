@@ -24,6 +24,8 @@ QEMU_PID=""
 SERIAL="$WORKDIR/serial.log"
 finish() {
     local status=$?
+    # Under errexit `(exit "$status")` below would end the shell before cleanup deletes the namespace.
+    set +e
     if [[ -n "$QEMU_PID" ]] && running "$QEMU_PID"; then
         kill -TERM "$QEMU_PID" 2>/dev/null || true
         for _ in $(seq 50); do running "$QEMU_PID" || break; sleep 0.1; done
