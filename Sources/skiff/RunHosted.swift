@@ -26,9 +26,15 @@ struct RunHosted: ParsableCommand {
             the lease as a `dhcp:` line followed by the `net:`, `route:` and `dns:` lines, renews \
             and rebinds it, and releases it on SIGINT or SIGTERM.
 
+            With --resolve NAME (repeatable) Skiff's DNS stub resolver looks the names up one after \
+            another once the network is up, through the --dns-server addresses and then those of \
+            the --dhcp lease, with the --dns-search domains and the lease's, and prints \
+            `dns: NAME -> a.b.c.d (ttl N, from SERVER)` or the error for each.
+
             Example (the Linux side is 198.18.0.1/24 on tap0):
               skiff run hosted --tap tap0 --address 198.18.0.2/24 --gateway 198.18.0.1
               skiff run hosted --tap tap0 --dhcp --hostname app1
+              skiff run hosted --tap tap0 --dhcp --resolve www.example.test
             """
     )
 
@@ -69,6 +75,8 @@ struct RunHosted: ParsableCommand {
     var assets: String? = nil
 
     @OptionGroup var tcp: TCPOptions
+
+    @OptionGroup var dns: DNSOptions
 
     @Flag(name: .customLong("quiet"), help: "Do not log stack events (configuration and counters are still printed).")
     var quiet = false
@@ -165,6 +173,7 @@ struct RunHosted: ParsableCommand {
 
     func run() throws {
         let settings = try settings()
+        let dnsSettings = try dns.settings(dhcp: settings.dhcp)
         var stackConfiguration = RunHosted.stackConfiguration
         try tcp.apply(to: &stackConfiguration)
         let tcpInfo = try tcp.reporter()
@@ -196,6 +205,12 @@ struct RunHosted: ParsableCommand {
                                                           rememberedAddresses: [settings.dhcpAddress])
             autoconfiguration.output = { line in platform.writeLine(line) }
             dhcp = autoconfiguration
+        }
+        var resolving: HostedResolver? = nil
+        if let dnsSettings {
+            let resolver = DNSResolver(stack: stack, platform: platform)
+            if !quiet { resolver.log = { line in platform.write(console: line + "\n") } }
+            resolving = HostedResolver(resolver: resolver, names: dns.names, settings: dnsSettings)
         }
         var echo: UDPEchoService? = nil
         if settings.echoPort != 0 {
@@ -238,6 +253,7 @@ struct RunHosted: ParsableCommand {
                                                httpPort: server?.port) {
             platform.writeLine(line)
         }
+        for line in resolving?.configurationLines ?? [] { platform.writeLine(line) }
         if device.isUpOnLinuxSide == false {
             platform.write(console: "\(device.name): the Linux side is down; run 'ip link set \(device.name) up'\n")
         }
@@ -249,6 +265,9 @@ struct RunHosted: ParsableCommand {
             let now = platform.now()
             var deadline = stack.poll(now: now)
             if let dhcp, let wanted = dhcp.step(now: now) {
+                deadline = min(deadline ?? wanted, wanted)
+            }
+            if let resolving, let wanted = resolving.step(now: now, dhcp: dhcp, write: { platform.writeLine($0) }) {
                 deadline = min(deadline ?? wanted, wanted)
             }
             if let echo, let wanted = echo.step(now: now) {
@@ -282,6 +301,7 @@ struct RunHosted: ParsableCommand {
                                           server: server, dhcp: dhcp?.clients ?? []) {
             platform.writeLine(line)
         }
+        if let resolving { platform.writeLine(resolving.countersLine) }
         echo?.close()
         tcpEcho?.close()
         server?.close()
