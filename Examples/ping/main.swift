@@ -7,7 +7,9 @@
 // boot module (plain, cpio or gzip'd cpio; `ip=` wins for the same device). It prints its applied configuration
 // in the format scripts match — `net: eth0 198.18.0.10/24 mtu 1500 mac 52:54:00:12:34:56`,
 // `route: default via 198.18.0.1 dev eth0`, `echo: udp port 7` — then logs stack events with
-// timestamps and runs until the machine is stopped.
+// timestamps and runs until the machine is stopped. Each `skiff.resolve=NAME` on the command line is
+// looked up with the DNS resolver once the network is up (servers from ip='s dns0/dns1,
+// `dns-nameservers` and the DHCP lease) and printed as `dns: NAME -> a.b.c.d (ttl N, from SERVER)`.
 import SkiffKernel
 import SkiffPlatform
 import SkiffStack
@@ -70,6 +72,17 @@ do {
     platform.exit(status: 1)
 }
 
+// DNS lookups asked for on the command line (`skiff.resolve=www.example.test`, repeatable).
+let resolveNames = configuration.commandLine.parameters(named: "skiff.resolve").compactMap { $0.value }
+var lookups: DNSLookups? = nil
+if !resolveNames.isEmpty {
+    let resolver = DNSResolver(stack: stack, platform: platform)
+    resolver.log = { line in platform.write(console: line + "\n") }
+    let dns = DNSLookups(resolver: resolver, names: resolveNames, settings: DNSSettings(application: application))
+    dns.output = { line in platform.writeLine(line) }
+    lookups = dns
+}
+
 for line in application.lines { platform.writeLine(line) }
 for line in ConfigurationReport.lines(stack) { platform.writeLine(line) }
 platform.writeLine("echo: udp port \(echo.port)")
@@ -81,6 +94,9 @@ while true {
     let now = platform.now()
     var deadline = stack.poll(now: now)
     if let wanted = dhcp.step(now: now) {
+        deadline = min(deadline ?? wanted, wanted)
+    }
+    if let lookups, let wanted = lookups.step(now: now, dhcp: dhcp) {
         deadline = min(deadline ?? wanted, wanted)
     }
     if let wanted = echo.step(now: now) {

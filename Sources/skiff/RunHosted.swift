@@ -206,11 +206,13 @@ struct RunHosted: ParsableCommand {
             autoconfiguration.output = { line in platform.writeLine(line) }
             dhcp = autoconfiguration
         }
-        var resolving: HostedResolver? = nil
+        var resolving: DNSLookups? = nil
         if let dnsSettings {
             let resolver = DNSResolver(stack: stack, platform: platform)
             if !quiet { resolver.log = { line in platform.write(console: line + "\n") } }
-            resolving = HostedResolver(resolver: resolver, names: dns.names, settings: dnsSettings)
+            let lookups = DNSLookups(resolver: resolver, names: dns.names, settings: dnsSettings)
+            lookups.output = { line in platform.writeLine(line) }
+            resolving = lookups
         }
         var echo: UDPEchoService? = nil
         if settings.echoPort != 0 {
@@ -267,7 +269,7 @@ struct RunHosted: ParsableCommand {
             if let dhcp, let wanted = dhcp.step(now: now) {
                 deadline = min(deadline ?? wanted, wanted)
             }
-            if let resolving, let wanted = resolving.step(now: now, dhcp: dhcp, write: { platform.writeLine($0) }) {
+            if let resolving, let wanted = resolving.step(now: now, dhcp: dhcp) {
                 deadline = min(deadline ?? wanted, wanted)
             }
             if let echo, let wanted = echo.step(now: now) {

@@ -45,4 +45,34 @@ final class DNSSettingsTests: XCTestCase {
         XCTAssertTrue(resolver.use(DNSSettings()))
         XCTAssertEqual(resolver.configuration.servers, [])
     }
+
+    func testLookupLinesAndOrder() {
+        let resolver = DNSResolver(stack: NetworkStack(), randomKey: (1, 2))
+        let lookups = DNSLookups(resolver: resolver, names: ["198.18.0.7", "a..b", "www.skiff.test"],
+                                 settings: DNSSettings(searchDomains: ["skiff.test"]))
+        var lines: [String] = []
+        lookups.output = { lines.append($0) }
+        XCTAssertEqual(lookups.configurationLines, ["dns: search skiff.test"])
+        lookups.step(now: now, dhcp: nil)
+        XCTAssertEqual(lines, [
+            "dns: 198.18.0.7 -> 198.18.0.7 (literal)",
+            "dns: a..b: not a valid domain name",
+            "dns: www.skiff.test: no DNS servers configured",
+        ])
+        XCTAssertTrue(lookups.isDone)
+        XCTAssertTrue(lookups.countersLine.hasPrefix("counters: dns lookups 3, answered 1, failed 2, queries 0,"))
+    }
+
+    func testLookupsWaitForTheLeases() {
+        let stack = NetworkStack()
+        let interface = stack.addInterface(FakeDevice(name: "a", macAddress: ethMAC0))
+        let dhcp = DHCPAutoconfiguration(stack: stack, clients: [DHCPClient(stack: stack, interface: interface, randomSeed: 1)])
+        let lookups = DNSLookups(resolver: DNSResolver(stack: stack, randomKey: (1, 2)), names: ["198.18.0.7"],
+                                 settings: DNSSettings())
+        var lines: [String] = []
+        lookups.output = { lines.append($0) }
+        lookups.step(now: now, dhcp: dhcp)
+        XCTAssertEqual(lines, [], "no lookup before the lease")
+        XCTAssertFalse(lookups.isDone)
+    }
 }
