@@ -1,10 +1,11 @@
 import SkiffWire
 
 /// Why the kernel command line could not be used, and where: its `description` is one line such as
-/// `command line column 23: ip= gateway 198.19.0.1 is not inside 198.18.0.0/24`.
+/// `command line column 23: ip= gateway 198.19.0.1 is not inside 198.18.0.0/24` or
+/// `command line column 31: skiff.net= mtu "9x" is not a number from 68 to 65535`.
 public struct CommandLineError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The 1-based byte column the problem is at: the field of an `ip=` value when one is to blame,
-    /// else the start of the parameter.
+    /// The 1-based byte column the problem is at: the field of an `ip=` value or the setting (or
+    /// its value) of a `skiff.net=` when one is to blame, else the start of the parameter.
     public var column: Int
     public var problem: Problem
 
@@ -70,6 +71,11 @@ public struct CommandLineError: Error, Equatable, Sendable, CustomStringConverti
         case unknownDevice(String, existing: [String])
         /// An `ip=` without a device while every device already has one.
         case noDeviceLeft(existing: [String])
+        /// An `ip=` selects the device (`name`) that the `ip=` at `firstColumn` already selects,
+        /// one by name and one by MAC; found when the devices are known.
+        case sameDevice(String, firstColumn: Int)
+        /// What is wrong with a `skiff.net=` (SkiffNetParameter.swift).
+        case net(SkiffNetProblem)
     }
 
     public var description: String { "command line column \(column): \(problem)" }
@@ -108,7 +114,8 @@ extension CommandLineError.Problem: CustomStringConvertible {
         case .invalidHostname(let name):
             return "ip= hostname \"\(name)\" is not a host name (at most 64 letters, digits, '-' and '.')"
         case .invalidDeviceName(let name):
-            return "ip= device \"\(name)\" is not a device name (at most 15 bytes; no '/', ':' or white space)"
+            return "ip= device \"\(name)\" is not a device name (at most 15 bytes; no '/', ':' or white space) "
+                + "or a MAC with dashes (52-54-00-12-34-56)"
         case .unknownAutoconf(let word):
             return "ip= autoconf \"\(word)\" is not one of off, none, on, any, dhcp, bootp, rarp, both"
         case .tooManyFields:
@@ -120,6 +127,10 @@ extension CommandLineError.Problem: CustomStringConvertible {
             return "ip= device \(name) does not exist (\(CommandLineError.listing(existing)))"
         case .noDeviceLeft(let existing):
             return "ip= names no device and every device already has an ip= (\(CommandLineError.listing(existing)))"
+        case .sameDevice(let name, let first):
+            return "ip= selects \(name), which the ip= at column \(first) already configures"
+        case .net(let problem):
+            return problem.description
         }
     }
 }

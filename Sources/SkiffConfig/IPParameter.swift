@@ -23,6 +23,9 @@ import SkiffWire
 //   be inside that subnet and not the client itself.
 // - The hostname is at most 64 bytes of letters, digits, `-` and `.`; the device name at most 15
 //   bytes without `/`, `:` or white space (Linux `dev_valid_name`).
+// - The device field may instead be a MAC written with dashes, `52-54-00-12-34-56` (a Skiff
+//   extension): it selects the device with that MAC whatever its name. Being 17 bytes long it can
+//   never be a device name, and dashes keep the colons free for the fields.
 // - Autoconf words are matched without regard to ASCII case; an unknown word is an error, and so is
 //   an eleventh field.
 // - Several `ip=` parameters may be given, one per device; which device an `ip=` without a device
@@ -87,7 +90,8 @@ public struct IPParameter: Equatable, Sendable {
     public var server: IPv4Address?
     public var gateway: IPv4Address?
     public var hostname: String?
-    /// The device this parameter configures; nil: the first device no other `ip=` names.
+    /// The device this parameter configures, by name; nil with `deviceMAC` nil: the first device
+    /// no other `ip=` names.
     public var device: String?
     /// dns0 then dns1, the ones given.
     public var dnsServers: [IPv4Address]
@@ -96,11 +100,13 @@ public struct IPParameter: Equatable, Sendable {
     public var column: Int
     /// Where the device field starts, when there is one.
     public var deviceColumn: Int?
+    /// The device this parameter configures, by MAC (a device field `52-54-00-12-34-56`).
+    public var deviceMAC: MACAddress?
 
     public init(autoconf: IPAutoconf, address: IPv4Address? = nil, prefixLength: Int? = nil,
                 server: IPv4Address? = nil, gateway: IPv4Address? = nil, hostname: String? = nil,
                 device: String? = nil, dnsServers: [IPv4Address] = [], ntpServer: IPv4Address? = nil,
-                column: Int = 1, deviceColumn: Int? = nil) {
+                column: Int = 1, deviceColumn: Int? = nil, deviceMAC: MACAddress? = nil) {
         self.autoconf = autoconf
         self.address = address
         self.prefixLength = prefixLength
@@ -112,6 +118,16 @@ public struct IPParameter: Equatable, Sendable {
         self.ntpServer = ntpServer
         self.column = column
         self.deviceColumn = deviceColumn
+        self.deviceMAC = deviceMAC
+    }
+
+    /// True when the device field names a device (by name or by MAC).
+    public var selectsDevice: Bool { device != nil || deviceMAC != nil }
+
+    /// The device field as written: the name, or the MAC with dashes.
+    public var deviceText: String? {
+        if let device { return device }
+        return deviceMAC.map { SkiffNetParameter.dashed($0) }
     }
 
     /// The client address with its prefix length, when both are known.
@@ -128,7 +144,7 @@ public struct IPParameter: Equatable, Sendable {
     /// empty ones left out and the prefix length on the client address.
     public var text: String {
         let hasFields = address != nil || server != nil || gateway != nil || hostname != nil
-            || device != nil || !dnsServers.isEmpty || ntpServer != nil
+            || selectsDevice || !dnsServers.isEmpty || ntpServer != nil
         if !hasFields { return autoconf.description }
         let defaultAutoconf: IPAutoconf = address != nil ? .off : .any
         var fields: [String] = []
@@ -141,7 +157,7 @@ public struct IPParameter: Equatable, Sendable {
         fields.append(gateway?.description ?? "")
         fields.append("")  // the netmask is carried by the prefix length
         fields.append(hostname ?? "")
-        fields.append(device ?? "")
+        fields.append(deviceText ?? "")
         fields.append(autoconf == defaultAutoconf ? "" : autoconf.description)
         fields.append(dnsServers.count > 0 ? dnsServers[0].description : "")
         fields.append(dnsServers.count > 1 ? dnsServers[1].description : "")
@@ -218,7 +234,10 @@ public struct IPParameter: Equatable, Sendable {
             }
             result.hostname = hostField.text
         }
-        if let deviceField = field(5) {
+        if let deviceField = field(5), let mac = SkiffNetParameter.strictMAC(deviceField.bytes) {
+            result.deviceMAC = mac
+            result.deviceColumn = deviceField.column
+        } else if let deviceField = field(5) {
             guard IPTextField.isDeviceName(deviceField.bytes) else {
                 throw CommandLineError(column: deviceField.column, problem: .invalidDeviceName(deviceField.text))
             }

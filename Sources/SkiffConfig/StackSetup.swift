@@ -37,13 +37,17 @@ extension BootConfiguration {
     /// first among equals).
     ///
     /// Meant for a stack that has no interfaces yet. Everything is checked before the stack is
-    /// touched: on an error the stack is unchanged.
+    /// touched: on an error the stack is unchanged. Only `ip=` is applied here, strictly (an `ip=`
+    /// that reaches no device is an error); `NetworkConfiguration.apply` adds `skiff.net=`,
+    /// interfaces files and the DHCP default, and reports what reaches no device instead.
     @discardableResult
     public func apply(to stack: NetworkStack, devices: [any NetworkDevice], names: [String]? = nil,
                       now: Instant) throws(CommandLineError) -> [ConfiguredInterface] {
         let deviceNames = names ?? BootConfiguration.defaultDeviceNames(count: devices.count)
         precondition(deviceNames.count == devices.count, "apply: one name per device")
-        let assigned = try assignDevices(deviceNames)
+        var macs: [MACAddress] = []
+        for device in devices { macs.append(device.macAddress) }
+        let assigned = try assignDevices(deviceNames, macs: macs)
         var result: [ConfiguredInterface] = []
         for (index, device) in devices.enumerated() {
             let interface = stack.addInterface(device, name: deviceNames[index])

@@ -195,7 +195,7 @@ final class NetworkConfigurationTests: XCTestCase {
         ])
         XCTAssertEqual(application.lines, [
             "config: eth0 from interfaces (module 1, line 2)",
-            "config: eth1 unconfigured",
+            "config: eth1 from default (no skiff.net=, ip= or iface for it), dhcp pending",
             "dns: 198.18.0.53",
             "dns: search example.com",
         ])
@@ -220,7 +220,7 @@ final class NetworkConfigurationTests: XCTestCase {
         ])
         XCTAssertEqual(stack.interfaces.map(\.addresses), [[], [IPv4CIDR("198.18.1.10/24")!]])
         XCTAssertEqual(application.lines, [
-            "config: eth0 unconfigured",
+            "config: eth0 from default (no skiff.net=, ip= or iface for it), dhcp pending",
             "config: eth1 from interfaces (module 1, line 1) by hwaddress 52:54:00:12:34:57 as lan0",
         ])
     }
@@ -246,7 +246,7 @@ final class NetworkConfigurationTests: XCTestCase {
         XCTAssertEqual(application.lines, [
             "config: eth0 from interfaces (module 1, line 1), dhcp pending",
             "config: eth0: mtu 9000 is larger than the device's 1500; kept 1500",
-            "config: eth1 unconfigured",
+            "config: eth1 from default (no skiff.net=, ip= or iface for it), dhcp pending",
             "config: iface eth7 at interfaces (module 1, line 3) matches no device by name (devices: eth0, eth1)",
             "config: iface eth0 at interfaces (module 2, line 1) ignored: eth0 is already configured by line 1",
         ])
