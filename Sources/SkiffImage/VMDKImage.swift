@@ -162,6 +162,59 @@ public enum VMDKImage {
         return bytes
     }
 
+    /// Writes an empty monolithicSparse VMDK of `capacityBytes` (rounded up to whole sectors) at
+    /// `path`: header, descriptor, the redundant and the primary grain directory with their grain
+    /// tables, all entries zero, and no grains, so the file is small whatever the capacity (a data
+    /// disk for `skiff run vmware --disk`). VMware allocates grains as the guest writes.
+    @discardableResult
+    public static func createEmpty(capacityBytes: UInt64, to path: String, adapter: Adapter = .lsilogic,
+                                   cid: UInt32 = UInt32.random(in: 1...UInt32.max)) throws(ImageError) -> ImageLayout {
+        let capacity = (capacityBytes + UInt64(sectorSize) - 1) / UInt64(sectorSize)
+        let grainCount = Int((capacity + UInt64(grainSectors) - 1) / UInt64(grainSectors))
+        let gtCount = max(1, (grainCount + gtEntries - 1) / gtEntries)
+        guard capacity > 0, UInt64(gtCount) * UInt64(gtEntries) * UInt64(grainSectors) < UInt64(UInt32.max) else {
+            throw .tooLarge("a \(capacityBytes)-byte disk")  // grain table entries are 32-bit sector numbers
+        }
+        let gtSectors = gtEntries * 4 / sectorSize
+        let gdSectors = (gtCount * 4 + sectorSize - 1) / sectorSize
+        let fileName = (path as NSString).lastPathComponent
+        var text = Array(descriptor(variant: .monolithicSparse, capacitySectors: capacity, adapter: adapter,
+                                    fileName: fileName, cid: cid).utf8)
+        precondition(text.count <= descriptorSectors * sectorSize, "VMDK descriptor longer than its sectors")
+        text += [UInt8](repeating: 0, count: descriptorSectors * sectorSize - text.count)
+        let rgdOffset = 1 + descriptorSectors
+        let rgtOffset = rgdOffset + gdSectors
+        let gdOffset = rgtOffset + gtCount * gtSectors
+        let gtOffset = gdOffset + gdSectors
+        let overHead = roundUp(gtOffset + gtCount * gtSectors, to: grainSectors)
+        func directory(_ firstTable: Int) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: gdSectors * sectorSize)
+            for table in 0..<gtCount { bytes.setLittleEndian(UInt32(firstTable + table * gtSectors), at: table * 4) }
+            return bytes
+        }
+        let header = SparseHeader(version: 1, flags: SparseHeader.flagNewlineTest | SparseHeader.flagRedundantGT,
+                                  capacity: capacity, descriptorOffset: 1, descriptorSize: UInt64(descriptorSectors),
+                                  rgdOffset: UInt64(rgdOffset), gdOffset: UInt64(gdOffset), overHead: UInt64(overHead),
+                                  compressAlgorithm: 0)
+        let output = try ImageOutput(path: path)
+        var layout = ImageLayout(sectorSize: sectorSize)
+        try output.write(header.encode())
+        try output.write(text)
+        try output.write(directory(rgtOffset))
+        try output.pad(to: gdOffset * sectorSize)      // the redundant grain tables: all zero
+        try output.write(directory(gtOffset))
+        try output.pad(to: overHead * sectorSize)      // the grain tables: all zero
+        try output.close()
+        layout.parts.append(.init(name: "sparse extent header", offset: 0, length: sectorSize))
+        layout.parts.append(.init(name: "descriptor", offset: sectorSize, length: text.count))
+        layout.parts.append(.init(name: "redundant grain directory and tables", offset: rgdOffset * sectorSize,
+                                  length: (gdOffset - rgdOffset) * sectorSize))
+        layout.parts.append(.init(name: "grain directory and tables", offset: gdOffset * sectorSize,
+                                  length: (overHead - gdOffset) * sectorSize))
+        layout.totalBytes = output.position
+        return layout
+    }
+
     /// Converts the raw disk at `rawPath` into a VMDK at `path`, chunk by chunk.
     @discardableResult
     /// `extentName`: the file name the descriptor's extent line gives (default: `path`'s).

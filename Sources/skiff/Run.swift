@@ -7,9 +7,10 @@ struct Run: ParsableCommand {
         discussion: """
             `skiff run qemu <kernel>` boots a kernel ELF from `skiff build` under QEMU (KVM when \
             it really works here, else TCG), streams its console and exits with the guest's \
-            status. `skiff run hosted` runs the stack as a Linux process on a TAP device. Other \
-            hypervisors (VMware, libvirt, vCenter) come later.
+            status. `skiff run vmware <image>` writes a .vmx next to a VMDK or ISO image, starts it \
+            with vmrun (Workstation or Fusion) and follows its console file. `skiff run hosted` \
+            runs the stack as a Linux process on a TAP device. libvirt and vCenter come later.
             """,
-        subcommands: [RunQemu.self, RunHosted.self]
+        subcommands: [RunQemu.self, RunVMware.self, RunHosted.self]
     )
 }
