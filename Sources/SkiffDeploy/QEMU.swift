@@ -25,6 +25,9 @@ public struct QEMURunRequest: Sendable {
     public var nics: [String] = []
     public var taps: [String] = []
     public var userNets: [String] = []
+    /// `--mac`: the MACs of the first NICs, in NIC order (TAP NICs first); the others keep
+    /// `QEMUNIC.mac(forIndex:)`.
+    public var macs: [String] = []
     public var append: String? = nil
     public var initrd: String? = nil
     public var memory: String = "128"
@@ -76,10 +79,21 @@ public struct QEMURunRequest: Sendable {
         if models.count > 1 && models.count != backends.count {
             throw .usage("--nic: given \(models.count) times for \(backends.count) NIC\(backends.count == 1 ? "" : "s"); give one --nic for all NICs, or one per NIC (TAP NICs first, then user-mode NICs)")
         }
+        guard macs.count <= backends.count else {
+            throw .usage("--mac: given \(macs.count) times for \(backends.count) NIC\(backends.count == 1 ? "" : "s"); give at most one per NIC (TAP NICs first, then user-mode NICs)")
+        }
+        var chosen: [MACAddress] = []
+        for text in macs {
+            chosen.append(try QEMUNIC.parseMAC(text))
+        }
         var nicList: [QEMUNIC] = []
         for (index, backend) in backends.enumerated() {
             let model = models.isEmpty ? .default : models[models.count == 1 ? 0 : index]
-            nicList.append(QEMUNIC(backend: backend, model: model, mac: QEMUNIC.mac(forIndex: index)))
+            let mac = index < chosen.count ? chosen[index] : QEMUNIC.mac(forIndex: index)
+            if let other = nicList.firstIndex(where: { $0.mac == mac }) {
+                throw .usage("--mac: NIC \(index) and NIC \(other) would both have \(mac); give each NIC its own MAC")
+            }
+            nicList.append(QEMUNIC(backend: backend, model: model, mac: mac))
         }
 
         if let initrd {

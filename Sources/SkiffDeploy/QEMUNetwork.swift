@@ -73,6 +73,28 @@ public struct QEMUNIC: Equatable, Sendable {
         return MACAddress(0x52, 0x54, 0x00, 0x12, 0x34, 0x50 + UInt8(index))
     }
 
+    /// Checks a `--mac` value: six hex pairs separated by `:` or `-`, a unicast address (the
+    /// group bit of the first octet clear) and not all zeros.
+    public static func parseMAC(_ text: String) throws(DeployError) -> MACAddress {
+        let bytes = Array(text.utf8)
+        func isHex(_ byte: UInt8) -> Bool {
+            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
+        }
+        let wellFormed = bytes.count == 17 && (0..<17).allSatisfy { index in
+            index % 3 == 2 ? bytes[index] == bytes[2] && (bytes[2] == UInt8(ascii: ":") || bytes[2] == UInt8(ascii: "-"))
+                           : isHex(bytes[index])
+        }
+        guard wellFormed, let mac = MACAddress(text) else {
+            throw .usage("--mac \(text): not a MAC address (six hex pairs: 52:54:00:12:34:56)")
+        }
+        guard !mac.isMulticast else {
+            throw .usage("--mac \(text): a multicast address (the first octet is odd); a NIC needs a unicast MAC such as 02:00:00:00:00:01")
+        }
+        guard mac != .zero else { throw .usage("--mac \(text): all zeros is not a NIC's address") }
+        return mac
+    }
+
     /// `-netdev` and `-device` for this NIC as QEMU's `net<index>`.
     public func arguments(index: Int) -> [String] {
         let id = "net\(index)"

@@ -36,6 +36,13 @@ struct Build: ParsableCommand {
             symbolic links), names starting with "." are left out except .well-known, and a \
             file may have at most 16 MiB, all files together 32 MiB.
 
+            Network defaults: --interfaces FILE builds a Debian interfaces(5) file into the \
+            image. It is checked first with the parser the kernel uses at boot: errors print as \
+            FILE:LINE:COLUMN: message and nothing is built; warnings print and the file is kept. \
+            At boot the kernel uses it when no boot module (QEMU -initrd, GRUB `module`) carries \
+            an interfaces file; a module replaces it, and the command line (skiff.net=, ip=) wins \
+            over both for the interfaces it names.
+
             The default kernel has every NIC driver (virtio-net, vmxnet3, e1000), so one image \
             runs on QEMU/KVM, VMware and e1000 hypervisors. --drivers keeps only the named ones: \
             the others are compiled out (-D SKIFF_NO_<NAME>) and the linker drops their code.
@@ -87,6 +94,10 @@ struct Build: ParsableCommand {
                                valueName: "dir"))
     var assets: String?
 
+    @Option(help: ArgumentHelp("A Debian interfaces(5) file to build into the image as its default network configuration (a boot module or the command line overrides it).",
+                               valueName: "file"))
+    var interfaces: String?
+
     @Flag(help: "Build without optimization.")
     var debug = false
 
@@ -105,13 +116,20 @@ struct Build: ParsableCommand {
         func resolve(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: current).standardizedFileURL }
         // Image options are checked before the (slow) kernel build.
         let imageRequest = try checkedImageRequest()
+        let defaultInterfaces = try interfaces.map { path throws(CLIError) in
+            try CheckedInterfacesFile.load(path, relativeTo: current)
+        }
         let request = KernelBuildRequest(
             appDirectory: resolve(appDirectory), output: format == .elf ? output.map(resolve) : nil, bootEntries: boot,
             release: !debug, keepDebugInfo: keepDebugInfo, drivers: selected, assetsDirectory: assets.map(resolve),
-            skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
+            interfaces: defaultInterfaces, skiffRoot: skiffRoot.map(resolve), scratchPath: scratchPath.map(resolve))
         let result = try KernelBuilder(request: request).build()
         if let packed = result.assets {
             print("\(result.appName): assets \(packed.files) files, \(packed.bytes) bytes from \(packed.directory.path)")
+        }
+        if let defaultInterfaces {
+            print("\(result.appName): interfaces \(defaultInterfaces.file.stanzas.count) iface stanzas, "
+                  + "\(defaultInterfaces.bytes.count) bytes from \(defaultInterfaces.path)")
         }
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
         if let imageRequest {

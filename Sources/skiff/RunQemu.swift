@@ -23,8 +23,8 @@ struct RunQemu: ParsableCommand {
             Linux side up yourself), then each --user-net adds one on QEMU's user-mode network \
             with restrict=on: the guest reaches the host only through the given forwards, which \
             must listen on 127.0.0.0/8. NIC i (TAP NICs first) has MAC 52:54:00:12:34:5i (hex \
-            digit i, at most 16 NICs) and the model of the i-th --nic, or of the only --nic, \
-            default virtio (virtio-net-pci).
+            digit i, at most 16 NICs) unless the i-th --mac gives another, and the model of the \
+            i-th --nic, or of the only --nic, default virtio (virtio-net-pci).
 
             --accel auto uses KVM only when /dev/kvm opens read-write and a probe guest that \
             executes SSE instructions exits correctly under it (nested KVM on some hosts starts \
@@ -34,6 +34,7 @@ struct RunQemu: ParsableCommand {
             Examples:
               skiff run qemu .build-kernel/hello.elf
               skiff run qemu app.elf --tap tap0 --tap tap1 --nic vmxnet3 --memory 256
+              skiff run qemu app.elf --tap tap0 --mac 02:00:00:00:00:0a --append "skiff.net=mac=02:00:00:00:00:0a:dhcp"
               skiff run qemu app.elf --user-net hostfwd=tcp:127.0.0.1:8080-:80 --append "ip=dhcp"
             """
     )
@@ -49,6 +50,9 @@ struct RunQemu: ParsableCommand {
 
     @Option(name: .customLong("user-net"), help: ArgumentHelp("Add a NIC on QEMU's user-mode network (restrict=on) with these comma-separated forwards; repeat for more NICs.", valueName: "hostfwd=…"))
     var userNets: [String] = []
+
+    @Option(name: .customLong("mac"), help: ArgumentHelp("The MAC of the next NIC (TAP NICs first), instead of 52:54:00:12:34:5i; repeat for more.", valueName: "aa:bb:cc:dd:ee:ff"))
+    var macs: [String] = []
 
     @Option(name: .customLong("append"), help: ArgumentHelp("The kernel command line.", valueName: "text"))
     var append: String? = nil
@@ -75,6 +79,7 @@ struct RunQemu: ParsableCommand {
         request.nics = nics
         request.taps = taps
         request.userNets = userNets
+        request.macs = macs
         request.append = append
         request.initrd = initrd
         request.memory = memory

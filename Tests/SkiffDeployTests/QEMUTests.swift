@@ -109,6 +109,19 @@ final class QEMUArgumentTests: XCTestCase {
         ])
     }
 
+    func testMACsGivenWithMacGoToTheFirstNICs() throws {
+        let scratch = Scratch()
+        var request = QEMURunRequest(kernel: scratch.kernel())
+        request.taps = ["tap0", "tap1", "tap2"]
+        request.macs = ["02:00:00:00:00:0B", "02-00-00-00-00-0a"]
+        let arguments = try request.checked().arguments(qemu: qemu, accelerator: .tcg)
+        XCTAssertEqual(arguments.filter { $0.contains("netdev=") }, [
+            "virtio-net-pci,netdev=net0,mac=02:00:00:00:00:0b",
+            "virtio-net-pci,netdev=net1,mac=02:00:00:00:00:0a",
+            "virtio-net-pci,netdev=net2,mac=52:54:00:12:34:52",
+        ])
+    }
+
     func testDefaultModelIsVirtioAndUserNetWithoutForwards() throws {
         let scratch = Scratch()
         var request = QEMURunRequest(kernel: scratch.kernel())
@@ -197,6 +210,22 @@ final class QEMUFlagErrorTests: XCTestCase {
                        .usage("--nic: given 2 times for 3 NICs; give one --nic for all NICs, or one per NIC (TAP NICs first, then user-mode NICs)"))
         XCTAssertEqual(error(request(scratch) { $0.taps = (0...16).map { "tap\($0)" } }),
                        .usage("--tap/--user-net: 17 NICs; at most 16"))
+    }
+
+    func testMACsAreCheckedCountedAndUnique() {
+        let scratch = Scratch()
+        XCTAssertEqual(error(request(scratch) { $0.taps = ["tap0"]; $0.macs = ["52:54:00:12:34"] }),
+                       .usage("--mac 52:54:00:12:34: not a MAC address (six hex pairs: 52:54:00:12:34:56)"))
+        XCTAssertEqual(error(request(scratch) { $0.taps = ["tap0"]; $0.macs = ["52:54-00:12:34:56"] }),
+                       .usage("--mac 52:54-00:12:34:56: not a MAC address (six hex pairs: 52:54:00:12:34:56)"))
+        XCTAssertEqual(error(request(scratch) { $0.taps = ["tap0"]; $0.macs = ["01:00:5e:00:00:01"] }),
+                       .usage("--mac 01:00:5e:00:00:01: a multicast address (the first octet is odd); a NIC needs a unicast MAC such as 02:00:00:00:00:01"))
+        XCTAssertEqual(error(request(scratch) { $0.taps = ["tap0"]; $0.macs = ["00:00:00:00:00:00"] }),
+                       .usage("--mac 00:00:00:00:00:00: all zeros is not a NIC's address"))
+        XCTAssertEqual(error(request(scratch) { $0.taps = ["tap0"]; $0.macs = ["02:00:00:00:00:01", "02:00:00:00:00:02"] }),
+                       .usage("--mac: given 2 times for 1 NIC; give at most one per NIC (TAP NICs first, then user-mode NICs)"))
+        XCTAssertEqual(error(request(scratch) { $0.taps = ["tap0", "tap1"]; $0.macs = ["52:54:00:12:34:51"] }),
+                       .usage("--mac: NIC 1 and NIC 0 would both have 52:54:00:12:34:51; give each NIC its own MAC"))
     }
 
     func testTapNames() {

@@ -196,6 +196,10 @@ typedef struct {
 /// The assets archive `skiff build` linked into the image (assets.c); length 0 when there is none.
 skiff_byte_range skiff_assets(void);
 
+/// The default interfaces(5) file `skiff build --interfaces` linked into the image
+/// (interfaces.c); length 0 when there is none.
+skiff_byte_range skiff_interfaces(void);
+
 /// Sets up the IDT (vectors 0–31 → boot.S stubs) and the TSS (IST1 for #PF, so a boot-stack
 /// overflow into its guard page still reaches the handler; IST2 for NMI, #DF, #MC), loads both.
 void skiff_cpu_tables_init(void);
