@@ -8,7 +8,8 @@ case "${1:-test}" in
     demo) packages=(iproute2 iputils-ping socat qemu-system-x86 curl python3) ;;
     test) packages=(iproute2 iputils-ping arping socat tcpdump python3 python3-scapy dnsmasq
                     isc-dhcp-client valgrind qemu-system-x86 grub-pc-bin grub-common xorriso mtools
-                    binutils curl wrk qemu-utils) ;;
+                    binutils curl wrk qemu-utils
+                    golang-go golang-github-vmware-govmomi-dev) ;;
     *) echo "usage: $0 test|demo" >&2; exit 64 ;;
 esac
 
