@@ -141,6 +141,13 @@ public final class KernelPlatform: Platform {
         Console.write((now() - Instant.zero).consoleTimestamp)
     }
 
+    /// On VMware: publishes the address as guest info (VMwareGuest.swift); elsewhere nothing
+    /// happens (the `vmware:` line printed at start said that guest info is off).
+    public func primaryAddressChanged(_ address: IPv4Address?) {
+        guard let address else { return }
+        Kernel.publishGuestInfo(ip: address)
+    }
+
     public func wait(until deadline: Instant?) {
         for driver in drivers where driver.hasPendingWork { return }
         if let deadline {
@@ -171,6 +178,8 @@ extension Kernel {
         let platform = KernelPlatform()
         storedPlatform = platform
         printNetworkSummary(platform)
+        // Whether the guest info goes to VMware: one `vmware:` line (VMwareGuest.swift).
+        _ = VMwareGuest.state
         if verbose { printPlatformDetails(platform) }
         return platform
     }

@@ -89,11 +89,19 @@ public protocol Platform: AnyObject {
     func randomBits() -> UInt64
     /// Stops the machine with `status`.
     func exit(status: Int32) -> Never
+    /// The stack's primary IPv4 address changed (the first address of the first interface that
+    /// has one; nil when none is left): a platform that can tell its hypervisor does so (the
+    /// kernel on VMware publishes it as guest info, which vSphere shows without VMware Tools).
+    /// Stacks made with `NetworkStack(platform:)` call it; by default nothing happens.
+    func primaryAddressChanged(_ address: IPv4Address?)
 }
 
 extension Platform {
     /// No wall clock unless the platform provides one.
     public func wallClock() -> UnixTime? { nil }
+
+    /// Nobody to tell, unless the platform says otherwise.
+    public func primaryAddressChanged(_ address: IPv4Address?) {}
 }
 
 extension Interval {

@@ -27,6 +27,10 @@ public final class NetworkStack {
     var nextIdentification: UInt16 = 1
     /// Connections, listeners and TCP's clock (TCP/TCPLayer.swift).
     var tcp: TCPTables
+    /// Called when `primaryAddress` changes (an address added or removed); `init(platform:)`
+    /// sets it to the platform's `primaryAddressChanged`.
+    public var onPrimaryAddressChange: ((IPv4Address?) -> Void)?
+    private var reportedPrimaryAddress: IPv4Address? = nil
 
     /// A stack whose secrets (the TCP ISN and SYN-cookie key) come from `platform`'s entropy,
     /// unless `configuration` already sets them. Applications use this one.
@@ -36,6 +40,7 @@ public final class NetworkStack {
             configuration.tcpSecret = TCPSecret(platform.randomBits(), platform.randomBits())
         }
         self.init(configuration: configuration)
+        onPrimaryAddressChange = { address in platform.primaryAddressChanged(address) }
     }
 
     /// A stack with exactly `configuration` (tests: a fixed TCP secret makes runs repeatable).
@@ -74,6 +79,23 @@ public final class NetworkStack {
                                      targetIP: address.address)
         transmitARP(announcement, to: .broadcast, on: interface, now: now)
         statistics.arpGratuitousSent += 1
+        reportPrimaryAddress()
+    }
+
+    /// The first address of the first interface that has one: the address a hypervisor shows
+    /// for the machine.
+    public var primaryAddress: IPv4Address? {
+        for interface in interfaces {
+            if let first = interface.addresses.first { return first.address }
+        }
+        return nil
+    }
+
+    private func reportPrimaryAddress() {
+        let primary = primaryAddress
+        guard primary != reportedPrimaryAddress else { return }
+        reportedPrimaryAddress = primary
+        onPrimaryAddressChange?(primary)
     }
 
     /// Removes `address` from `interface` with the connected route to its subnet (unless another
@@ -85,6 +107,7 @@ public final class NetworkStack {
             routingTable.remove { $0.destination == subnet && $0.gateway == nil && $0.interfaceName == interface.name }
         }
         emit("ip: \(interface.name) address \(address) removed")
+        reportPrimaryAddress()
     }
 
     /// Adds a route (`0.0.0.0/0` for the default route); one with the same destination, gateway

@@ -157,6 +157,26 @@ __attribute__((noreturn)) static inline void skiff_halt_forever(void) {
     }
 }
 
+// MARK: - VMware backdoor
+
+/// The registers of one VMware backdoor call, in and out.
+typedef struct {
+    uint32_t eax, ebx, ecx, edx, esi, edi;
+} skiff_backdoor_registers;
+
+/// One call of VMware's guest-to-host backdoor: `in eax, dx` with EAX = the magic 0x564D5868,
+/// ECX = the command, DX = port 0x5658, and the command's operands in EBX, the high half of EDX,
+/// ESI and EDI; the hypervisor answers in all six. Only call it where CPUID's hypervisor vendor
+/// is "VMwareVMware" (SkiffKernel's VMwareGuest): elsewhere the port is an absent device, or
+/// QEMU's vmport emulating a part of the protocol.
+static inline skiff_backdoor_registers skiff_vmware_backdoor(skiff_backdoor_registers r) {
+    __asm__ volatile("inl %%dx, %%eax"
+                     : "+a"(r.eax), "+b"(r.ebx), "+c"(r.ecx), "+d"(r.edx), "+S"(r.esi), "+D"(r.edi)
+                     :
+                     : "memory");
+    return r;
+}
+
 // MARK: - Interrupt frames
 
 /// What boot.S's common interrupt stub leaves on the stack, lowest address first: the general
