@@ -27,7 +27,8 @@ public final class DHCPAutoconfiguration {
         autoconf == .dhcp || autoconf == .any
     }
 
-    /// A client for each device of `application` pending DHCP (`ip=dhcp`, `ip=on`, `inet dhcp`).
+    /// A client for each device of `application` pending DHCP (`ip=dhcp`, `ip=on`, `skiff.net=…:dhcp`,
+    /// `inet dhcp`, and DHCP by default for a device nothing else configures).
     /// The host name sent (option 12) is the one of the device's `ip=`, else of any `ip=` on the
     /// command line, else `skiff-` and the last three octets of the MAC. An `ip=` that gives a
     /// client address along with `dhcp` names the address to ask for first (INIT-REBOOT).

@@ -3,8 +3,9 @@ import SkiffStack
 import SkiffWire
 
 /// The DNS servers and search domains an application's `DNSResolver` uses, gathered from every
-/// source: first the static ones (`ip=`'s dns0/dns1 and the interfaces files' `dns-nameservers`
-/// and `dns-search`, as `NetworkConfiguration.apply` collected them, or a hosted flag), then those
+/// source: first the static ones (`ip=`'s dns0/dns1, `skiff.net=`'s `dns=`/`search=` and the
+/// interfaces files' `dns-nameservers` and `dns-search`, as `NetworkConfiguration.apply` collected
+/// them, or a hosted flag), then those
 /// of each DHCP lease held (option 6; option 119, else option 15's domain as a one-entry search
 /// list, as resolvconf does). Duplicates are dropped, the first place kept.
 ///
