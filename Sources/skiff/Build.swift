@@ -130,6 +130,10 @@ struct Build: ParsableCommand {
         if let defaultInterfaces {
             print("\(result.appName): interfaces \(defaultInterfaces.file.stanzas.count) iface stanzas, "
                   + "\(defaultInterfaces.bytes.count) bytes from \(defaultInterfaces.path)")
+            if result.interfacesLinked == false {
+                writeStandardError("warning: \(result.appName) never reads the image's interfaces file (Kernel.interfacesFile), "
+                                   + "so --interfaces has no effect on it; Examples/ping passes it to NetworkConfiguration(image:)\n")
+            }
         }
         print("\(result.appName): \(result.size) bytes, \(result.elf.path) (\(result.image.summary))")
         if let imageRequest {

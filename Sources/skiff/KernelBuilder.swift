@@ -74,6 +74,9 @@ struct KernelBuildResult {
     var image: KernelImage
     /// The packed assets folder and what it held (nil: none).
     var assets: (directory: URL, files: Int, bytes: Int)?
+    /// With --interfaces: whether the file is in the ELF. The linker drops it (--gc-sections) when
+    /// the application never reads `Kernel.interfacesFile`.
+    var interfacesLinked: Bool?
 }
 
 struct KernelBuildError: Error, CustomStringConvertible {
@@ -142,8 +145,14 @@ struct KernelBuilder {
         let bytes = try Data(contentsOf: output)
         let image = try KernelImage(bytes)
         try image.check(expecting: request.bootEntries)
+        var interfacesLinked: Bool? = nil
+        if request.interfaces != nil {
+            let symbols = String(decoding: try capture("llvm-nm", ["--defined-only", output.path]), as: UTF8.self)
+            interfacesLinked = symbols.split(separator: "\n").contains { $0.hasSuffix(" skiff_interfaces_start") }
+        }
         return KernelBuildResult(elf: output, size: bytes.count, appName: appName, image: image,
-                                 assets: assets.map { (assetsDirectory!, $0.files.count, $0.totalBytes) })
+                                 assets: assets.map { (assetsDirectory!, $0.files.count, $0.totalBytes) },
+                                 interfacesLinked: interfacesLinked)
     }
 
     // MARK: Images
