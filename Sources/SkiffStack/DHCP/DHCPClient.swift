@@ -246,10 +246,10 @@ public final class DHCPClient {
         case .renewing:
             if let expiresAt, expiresAt <= now { expire(now: now) }
             else if let rebindAt, rebindAt <= now { beginRebinding(now: now) }
-            else { sendRenewal(now: now) }
+            else { sendLeaseRequest(now: now) }
         case .rebinding:
             if let expiresAt, expiresAt <= now { expire(now: now) }
-            else { sendRebind(now: now) }
+            else { sendLeaseRequest(now: now) }
         }
     }
 
@@ -339,19 +339,23 @@ public final class DHCPClient {
         enter(.renewing)
         requestSentAt = now
         note("renewing \(lease.address.address) with \(lease.server)")
-        sendRenewal(now: now)
+        sendLeaseRequest(now: now)
     }
 
-    private func sendRenewal(now: Instant) {
-        guard let lease, let rebindAt else { return }
-        // RFC 2131 §4.3.2 Table 5, RENEWING: ciaddr, no server identifier or requested IP, unicast.
+    /// RFC 2131 §4.3.2 Table 5: the DHCPREQUEST of RENEWING (unicast to the server, retried
+    /// until T2) and of REBINDING (the same, broadcast, retried until the lease expires): ciaddr,
+    /// no server identifier or requested IP.
+    private func sendLeaseRequest(now: Instant) {
+        guard let lease else { return }
+        let rebinding = state == .rebinding
+        guard let limit = rebinding ? expiresAt : rebindAt else { return }
         var message = makeMessage(.request, now: now)
         message.ciaddr = lease.address.address
         appendRequestOptions(&message)
-        send(message, from: lease.address.address, to: lease.server, now: now)
+        send(message, from: lease.address.address, to: rebinding ? .broadcast : lease.server, now: now)
         statistics.requestsSent += 1
         attempts += 1
-        deadline = DHCPSchedule.renewalRetransmit(now: now, limit: rebindAt,
+        deadline = DHCPSchedule.renewalRetransmit(now: now, limit: limit,
                                                   minimum: configuration.minimumRenewalRetransmit)
     }
 
@@ -361,20 +365,7 @@ public final class DHCPClient {
         enter(.rebinding)
         requestSentAt = now
         note("rebinding \(lease.address.address) (no answer from \(lease.server))")
-        sendRebind(now: now)
-    }
-
-    private func sendRebind(now: Instant) {
-        guard let lease, let expiresAt else { return }
-        // RFC 2131 §4.3.2 Table 5, REBINDING: as RENEWING, but broadcast.
-        var message = makeMessage(.request, now: now)
-        message.ciaddr = lease.address.address
-        appendRequestOptions(&message)
-        send(message, from: lease.address.address, to: .broadcast, now: now)
-        statistics.requestsSent += 1
-        attempts += 1
-        deadline = DHCPSchedule.renewalRetransmit(now: now, limit: expiresAt,
-                                                  minimum: configuration.minimumRenewalRetransmit)
+        sendLeaseRequest(now: now)
     }
 
     private func expire(now: Instant) {
