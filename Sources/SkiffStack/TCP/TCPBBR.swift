@@ -242,7 +242,7 @@ struct TCPBBR {
 
     /// Fast recovery starts: the window is remembered (and comes back at the end, as after a
     /// timeout), but not cut (see `setWindow`).
-    mutating func enterRecovery(cwnd: inout Int, inflight: Int, delivered: Int) {
+    mutating func enterRecovery(cwnd: Int) {
         saveWindow(cwnd)
         inLossRecovery = true
     }
@@ -256,7 +256,7 @@ struct TCPBBR {
 
     /// The retransmission timer fired: one segment, then the window is rebuilt as ACKs arrive
     /// and restored when the timeout's recovery ends (`exitRecovery`).
-    mutating func onRetransmitTimeout(cwnd: inout Int, delivered: Int) {
+    mutating func onRetransmitTimeout(cwnd: inout Int) {
         saveWindow(cwnd)
         inLossRecovery = true
         cwnd = segmentSize

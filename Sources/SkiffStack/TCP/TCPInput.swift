@@ -580,8 +580,7 @@ extension TCPControlBlock {
             // BBR: no multiplicative decrease, packet conservation for a round (TCPBBR.swift).
             recoveryUndo = nil
             recover = sndMax
-            bbr?.enterRecovery(cwnd: &congestion.cwnd, inflight: sent.pipe(below: sndMax),
-                               delivered: deliveryRate.delivered)
+            bbr?.enterRecovery(cwnd: congestion.cwnd)
         } else if reduce {
             recoveryUndo = options.sack ? TCPRecoveryUndo(cwnd: congestion.cwnd, ssthresh: congestion.ssthresh) : nil
             congestion.onCongestionEvent(flightSize: sndMax - sndUna, now: now)

@@ -466,7 +466,7 @@ extension TCPControlBlock {
             }
             stack.statistics.tcpRetransmitTimeouts += 1
             congestion.onRetransmitTimeout(flightSize: sndMax - sndUna, now: now, firstTimeout: retransmitCount == 1)
-            bbr?.onRetransmitTimeout(cwnd: &congestion.cwnd, delivered: deliveryRate.delivered)
+            bbr?.onRetransmitTimeout(cwnd: &congestion.cwnd)
             nextSendTime = nil
             inRecovery = false
             duplicateAcks = 0
