@@ -128,6 +128,17 @@ final class ImpairedTransferTests: XCTestCase {
         return settings
     }
 
+    /// `size` bytes from a 64-bit LCG seeded with `seed`.
+    static func payload(size: Int, seed: UInt64) -> [UInt8] {
+        var data = [UInt8](repeating: 0, count: size)
+        var state = seed | 1
+        for i in 0..<size {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            data[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        return data
+    }
+
     static func transfer(size: Int, seed: UInt64, settings: ImpairmentSettings = relaySettings(),
                          configuration: StackConfiguration = StackConfiguration()) -> Result {
         let link = ImpairedLink(settings: settings, seed: seed, configuration: configuration)
@@ -135,12 +146,7 @@ final class ImpairedTransferTests: XCTestCase {
               let client = try? link.a.connect(to: ImpairedLink.addressB, port: 9, now: link.now) else {
             return Result(delivered: false, seconds: 0, detail: "setup failed")
         }
-        var data = [UInt8](repeating: 0, count: size)
-        var state = seed | 1
-        for i in 0..<size {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            data[i] = UInt8(truncatingIfNeeded: state >> 33)
-        }
+        let data = payload(size: size, seed: seed)
         var server: TCPConnection? = nil
         var received: [UInt8] = []
         received.reserveCapacity(size)
@@ -183,12 +189,7 @@ final class ImpairedTransferTests: XCTestCase {
               let client = try? link.a.connect(to: ImpairedLink.addressB, port: 7, now: link.now) else {
             return Result(delivered: false, seconds: 0, detail: "setup failed")
         }
-        var data = [UInt8](repeating: 0, count: size)
-        var state = seed | 1
-        for i in 0..<size {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            data[i] = UInt8(truncatingIfNeeded: state >> 33)
-        }
+        let data = payload(size: size, seed: seed)
         var server: TCPConnection? = nil
         var back: [UInt8] = []
         back.reserveCapacity(size)
