@@ -37,6 +37,18 @@ require_root() {
     [[ -c /dev/net/tun ]] || skip "no /dev/net/tun (TUN/TAP missing from this kernel)"
 }
 
+# Installs Debian package $2 when command $1 is missing and we are root (a fresh machine running
+# one test alone); require_commands still decides whether the test can run.
+install_if_missing() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    [[ $(id -u) -eq 0 ]] || return 0
+    log "installing $2"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null 2>&1 \
+             && apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1; } || true
+}
+
 require_commands() {
     local missing=()
     for command in "$@"; do

@@ -14,13 +14,7 @@
 #
 # Set DHCP_LOG to the file Skiff's console goes to before calling wait_for_line/line_count.
 
-if ! command -v dnsmasq >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
-    log "installing dnsmasq"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends dnsmasq >/dev/null 2>&1 \
-        || { apt-get update -qq >/dev/null 2>&1 \
-             && apt-get install -y -qq --no-install-recommends dnsmasq >/dev/null 2>&1; } || true
-fi
+install_if_missing dnsmasq dnsmasq
 
 DHCP_SUFFIX=$$
 R1="skf-dhcp-r1-$DHCP_SUFFIX"

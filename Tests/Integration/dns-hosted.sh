@@ -11,13 +11,7 @@
 source "$(dirname "$0")/common.bash"
 require_root
 
-if ! command -v dnsmasq >/dev/null 2>&1; then
-    log "installing dnsmasq"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends dnsmasq >/dev/null 2>&1 \
-        || { apt-get update -qq >/dev/null 2>&1 \
-             && apt-get install -y -qq --no-install-recommends dnsmasq >/dev/null 2>&1; } || true
-fi
+install_if_missing dnsmasq dnsmasq
 require_commands ip dnsmasq
 
 DNSMASQ_PID=""
