@@ -12,6 +12,10 @@
 #   ... ip netns exec "$NS" curl --cacert "$VCSIM_CERT" "$VCSIM_URL" ...
 #   vcsim_stop                                   # optional: the exit trap does it too
 #
+# The checker vcsim/vminfo reads VMs back with govmomi's client: vcsim_build_vminfo once, then
+# `vminfo "$NS" vm NAME` (facts one per line, exit 3 if absent) or `vminfo "$NS" vms`; and
+# `vcsim_datastore_dir LocalDS_0` prints the datastore's folder on the local disk.
+#
 # After vcsim_start: VCSIM_URL (https://ADDRESS:PORT/sdk), VCSIM_SHA1 and VCSIM_SHA256 (the
 # certificate's thumbprints, AA:BB:... upper case), VCSIM_CERT (its PEM file), VCSIM_USERNAME and
 # VCSIM_PASSWORD (the only pair Login accepts; the password is random unless set beforehand, and is
@@ -24,6 +28,7 @@ VCSIM_SOURCE="$VCSIM_ROOT/Tests/Integration/vcsim"
 VCSIM_CACHE="$VCSIM_ROOT/.build-vcsim"
 VCSIM_PACKAGES=(golang-go golang-github-vmware-govmomi-dev)
 VCSIM_BIN=""
+VMINFO_BIN=""
 VCSIM_PID=""
 VCSIM_DIR=""
 : "${VCSIM_USERNAME:=administrator@vsphere.local}"
@@ -33,6 +38,30 @@ VCSIM_DIR=""
 # .build-vcsim/vcsim-HASH, HASH covering main.go and the Go and govmomi package versions, offline
 # (GOPATH mode over /usr/share/gocode, GOPROXY=off). Sets VCSIM_BIN.
 vcsim_build() {
+    vcsim_packages
+    vcsim_go_build vcsim "$VCSIM_SOURCE/main.go"
+    VCSIM_BIN=$VCSIM_GO_BIN
+}
+
+# Builds the checker vcsim/vminfo/main.go (govmomi's client reading a VM back; see its header) the
+# same way into .build-vcsim/vminfo-HASH. Sets VMINFO_BIN; run it with vminfo (below).
+vcsim_build_vminfo() {
+    vcsim_packages
+    vcsim_go_build vminfo "$VCSIM_SOURCE/vminfo/main.go"
+    VMINFO_BIN=$VCSIM_GO_BIN
+}
+
+# vminfo NAMESPACE ARGUMENTS...: runs the checker in NAMESPACE against the running simulator,
+# trusting its certificate; the password goes in the environment, never on the command line.
+vminfo() {
+    local namespace=$1
+    shift
+    [[ -n "$VMINFO_BIN" ]] || vcsim_build_vminfo
+    VCSIM_URL="$VCSIM_URL" VCSIM_USERNAME="$VCSIM_USERNAME" VCSIM_PASSWORD="$VCSIM_PASSWORD" \
+        VCSIM_CERT="$VCSIM_CERT" ip netns exec "$namespace" "$VMINFO_BIN" "$@"
+}
+
+vcsim_packages() {
     local missing=() package
     for package in "${VCSIM_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
@@ -47,27 +76,31 @@ vcsim_build() {
     fi
     [[ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ]] \
         || skip "no govmomi simulator sources in /usr/share/gocode"
+}
 
-    local key
+# vcsim_go_build NAME SOURCE.go: builds SOURCE into .build-vcsim/NAME-HASH (HASH: the source, the
+# package versions and `go version`) unless it is there; sets VCSIM_GO_BIN.
+vcsim_go_build() {
+    local name=$1 source=$2 key
     key=$( {
-        cat "$VCSIM_SOURCE/main.go"
+        cat "$source"
         dpkg-query -W "${VCSIM_PACKAGES[@]}" golang-github-google-uuid-dev 2>/dev/null
         go version
     } | sha256sum | cut -c1-16)
-    VCSIM_BIN="$VCSIM_CACHE/vcsim-$key"
+    VCSIM_GO_BIN="$VCSIM_CACHE/$name-$key"
     mkdir -p "$VCSIM_CACHE"
     (
         # One build at a time per checkout; a second caller waits and then finds the binary.
         flock 9
-        [[ -x "$VCSIM_BIN" ]] && exit 0
+        [[ -x "$VCSIM_GO_BIN" ]] && exit 0
         started=$SECONDS
         GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= \
             GOCACHE="$VCSIM_CACHE/go-cache" \
-            nice -n 19 go build -o "$VCSIM_BIN.tmp" "$VCSIM_SOURCE/main.go" || exit 1
-        mv "$VCSIM_BIN.tmp" "$VCSIM_BIN"
-        echo "[vcsim] built $VCSIM_BIN in $((SECONDS - started))s"
-    ) 9>"$VCSIM_CACHE/lock" || fail "could not build the vSphere simulator ($VCSIM_SOURCE)"
-    [[ -x "$VCSIM_BIN" ]] || fail "no simulator binary at $VCSIM_BIN after the build"
+            nice -n 19 go build -o "$VCSIM_GO_BIN.tmp" "$source" || exit 1
+        mv "$VCSIM_GO_BIN.tmp" "$VCSIM_GO_BIN"
+        echo "[vcsim] built $VCSIM_GO_BIN in $((SECONDS - started))s"
+    ) 9>"$VCSIM_CACHE/lock" || fail "could not build $source"
+    [[ -x "$VCSIM_GO_BIN" ]] || fail "no binary at $VCSIM_GO_BIN after the build"
 }
 
 # vcsim_start MODE NAMESPACE ADDRESS[:PORT] [extra main.go flags...]
@@ -80,7 +113,8 @@ vcsim_start() {
     [[ -z "$VCSIM_PID" ]] || fail "vcsim_start: a simulator already runs (pid $VCSIM_PID)"
     [[ "$address" == *:* ]] || address="$address:443"
     local host=${address%:*}
-    ip -n "$namespace" -o addr show | grep -q " inet $host/" \
+    # Not `ip ... | grep -q`: grep exits at the first match, and under pipefail ip's SIGPIPE fails it.
+    grep -q " inet $host/" <<<"$(ip -n "$namespace" -o addr show)" \
         || fail "vcsim_start: $host is not on an interface in namespace $namespace"
     [[ -n "$VCSIM_PASSWORD" ]] || VCSIM_PASSWORD="vcsim-$(head -c 9 /dev/urandom | base64 | tr '+/' 'xy')"
     VCSIM_DIR=$(mktemp -d "/tmp/skiff-vcsim-${TEST_NAME:-vcsim}.XXXXXX")
@@ -102,6 +136,17 @@ vcsim_start() {
     VCSIM_SHA1=$(sed -n 's/^sha1: //p' "$VCSIM_LOG")
     VCSIM_SHA256=$(sed -n 's/^sha256: //p' "$VCSIM_LOG")
     log "vcsim $mode at $VCSIM_URL (pid $VCSIM_PID, sha1 $VCSIM_SHA1) in namespace $namespace"
+}
+
+# vcsim_datastore_dir NAME: the local folder that holds the running simulator's datastore NAME
+# (govcsim-DATACENTER-NAME-NNN under its TMPDIR); fails unless there is exactly one.
+vcsim_datastore_dir() {
+    local folders=()
+    shopt -s nullglob
+    folders=("$VCSIM_DIR"/govcsim-*-"$1"-*/)
+    shopt -u nullglob
+    ((${#folders[@]} == 1)) || fail "vcsim_datastore_dir: ${#folders[@]} folders for datastore $1 in $VCSIM_DIR"
+    echo "${folders[0]%/}"
 }
 
 # Stops the simulator with SIGTERM (SIGKILL after 5 s) and deletes its folder; safe to call twice.
