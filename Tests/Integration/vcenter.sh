@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# integration-timeout: 420
+# `skiff push|run|stop|rm vcenter` against govmomi's vSphere simulator (vcsim/main.go, over HTTPS in
+# a namespace made here, 198.18.7.1), first as a vCenter (vpx), then as a standalone ESXi (esx).
+# Examples/hello is built once as an ISO and as a VMDK. What skiff did is read back independently:
+# the datastore's files on the local disk (cmp), the VMs through govmomi's own client
+# (vcsim/vminfo/main.go). In each model:
+#   - push: the ISO (--ca-file) and the VMDK (--thumbprint) land byte for byte in [LocalDS_0]
+#     skiff/; a second push of the same name needs --force;
+#   - run the ISO --detach with --name, --memory, --cpus, --disk 1G and the networks (vpx: "VM
+#     Network" and the DV port group DC0_DVPG0; esx: "VM Network"): the VM is poweredOn with
+#     those CPUs and memory, one vmxnet3 NIC per network in order (the DV port on switch DVS0), the
+#     ISO on a CD-ROM, a serial port backed by a file in the VM's folder, a 1048576 KB data disk;
+#     a second run with the same --name is refused and creates nothing;
+#   - run the VMDK as the boot disk with --wait-ip: the simulator runs no guest, so the test plays
+#     the console: it writes a boot line and then the kernel's `net: eth0 ADDRESS/24 ...` line into
+#     the serial port's file, and skiff must print `ip: ADDRESS`;
+#   - stop (poweredOff afterwards), rm (no VM afterwards), rm of a running VM needs --force, rm and
+#     stop of a missing name are one clear error;
+#   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
+#     datastore's files unchanged): a wrong password, --datastore NoSuchDS, --network NoSuchNet, a
+#     wrong --thumbprint, and default verification (the simulator's self-signed certificate), which
+#     must name --thumbprint as the fix; the password read from VCPASSWORD, --password-file and the
+#     URL's user info also logs in;
+#   - the password (with `&`, `<` and a quote in it, so it must be XML-escaped) never appears in
+#     skiff's output, in the arguments of skiff's processes, or in any file skiff wrote (its HOME,
+#     the image folder, the datastore).
+# Every check runs; the summary lists the failed ones.
+#
+# Usage: sudo SKIFF=path/to/skiff Tests/Integration/vcenter.sh   (Scripts/integration.sh sets SKIFF)
+#   SKIFF_SCRATCH=dir passes --scratch-path dir to `skiff build`.
+source "$(dirname "$0")/common.bash"
+source "$(dirname "$0")/vcsim.bash"
+require_root
+require_commands ip cmp timeout
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=""                      # skiff's stdout/stderr, one set of files per call: $WORKDIR/out-MODE
+IMAGES="$WORKDIR/images"    # the images skiff pushes (skiff may write next to them)
+SKIFF_HOME="$WORKDIR/home"  # skiff's HOME and XDG folders
+SECRET="$WORKDIR/secret"    # the password file: the only place the test itself writes the password
+mkdir -p "$IMAGES" "$SKIFF_HOME" "$SECRET"
+GUEST_ADDRESS=198.18.7.50   # what the simulated console reports; nothing is ever sent to it
+
+vcsim_build
+vcsim_build_vminfo
+
+started=$SECONDS
+for format in iso vmdk; do
+    "$SKIFF" build "$root/Examples/hello" ${SKIFF_SCRATCH:+--scratch-path "$SKIFF_SCRATCH"} --format "$format" \
+        --output "$IMAGES/hello.$format" >"$WORKDIR/build-$format.log" 2>&1 \
+        || { tail -n 30 "$WORKDIR/build-$format.log"; fail "skiff build Examples/hello --format $format"; }
+done
+cp "$IMAGES/hello.iso" "$IMAGES/probe.iso" # for the error cases: never pushed, so any upload shows
+log "images built in $((SECONDS - started))s: hello.iso $(stat -c %s "$IMAGES/hello.iso") bytes, hello.vmdk $(stat -c %s "$IMAGES/hello.vmdk") bytes"
+
+NS="skf-it-vcenter-$$"
+ip netns add "$NS"
+in_ns ip link set lo up
+in_ns ip addr add 198.18.7.1/32 dev lo
+
+# A password that must be escaped in XML and percent-encoded in a URL; random, so a grep for it
+# cannot match anything the test did not get from skiff.
+VCSIM_PASSWORD="pw&<\"x$(head -c 9 /dev/urandom | base64 | tr '+/' 'xy')"
+printf '%s\n' "$VCSIM_PASSWORD" >"$SECRET/password"
+chmod 600 "$SECRET/password"
+# percent_encode TEXT: every byte but [A-Za-z0-9._~-] as %XX (RFC 3986 §2.1), for URL user info.
+percent_encode() {
+    local text=$1 i c out=""
+    for ((i = 0; i < ${#text}; i++)); do
+        c=${text:i:1}
+        case $c in
+            [A-Za-z0-9._~-]) out+=$c ;;
+            *) out+=$(printf '%%%02X' "'$c") ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+password_in_url=$(percent_encode "$VCSIM_PASSWORD")
+
+checks=0
+failed=()
+ok() { checks=$((checks + 1)); log "ok: $1"; }
+bad() {
+    checks=$((checks + 1))
+    failed+=("$MODE: $1")
+    echo "CHECK FAILED: $MODE: $1"
+    [[ -n "${2:-}" && -s "$2" ]] && sed 's/^/    | /' "$2" | head -n 30
+    return 0
+}
+
+# sk LABEL SKIFF-ARGUMENTS...: runs skiff in the namespace, bounded to 90 s, with only the
+# connection in the environment: GOVC_URL=$SK_URL, GOVC_USERNAME, and GOVC_PASSWORD=$SK_PASSWORD
+# unless that is empty (set SK_URL/SK_PASSWORD/SK_ENV for one call: `SK_PASSWORD=x sk ...`;
+# SK_ENV holds extra NAME=VALUE words to export). Output in $OUT/LABEL.out and .err, both in
+# $OUT/LABEL.all; the status in SK_STATUS.
+SK_URL=""
+SK_PASSWORD=""
+SK_ENV=""
+sk() {
+    local label=$1
+    shift
+    SK_STATUS=0
+    (
+        for name in $(compgen -e); do
+            [[ $name == GOVC_* || $name == VC* || $name == SSL_CERT_* ]] && unset "$name"
+        done
+        export HOME="$SKIFF_HOME" XDG_CONFIG_HOME="$SKIFF_HOME/.config" XDG_CACHE_HOME="$SKIFF_HOME/.cache"
+        export GOVC_URL="$SK_URL" GOVC_USERNAME="$VCSIM_USERNAME"
+        [[ -n "$SK_PASSWORD" ]] && export GOVC_PASSWORD="$SK_PASSWORD"
+        for word in $SK_ENV; do export "${word?}"; done
+        exec ip netns exec "$NS" timeout 90 "$SKIFF" "$@"
+    ) >"$OUT/$label.out" 2>"$OUT/$label.err" || SK_STATUS=$?
+    cat "$OUT/$label.out" "$OUT/$label.err" >"$OUT/$label.all"
+}
+
+# succeeded LABEL WHAT: the last sk call exited 0 and printed no error line.
+succeeded() {
+    if [[ $SK_STATUS -eq 0 ]] && ! grep -q '^error:' "$OUT/$1.all"; then
+        ok "$2"
+        return 0
+    fi
+    bad "$2 (status $SK_STATUS)" "$OUT/$1.all"
+    return 1
+}
+
+# has LABEL WHAT PATTERN: the call's output has a line matching the extended regex PATTERN.
+has() {
+    if grep -qE -- "$3" "$OUT/$1.all"; then ok "$2"; else bad "$2: no line matching /$3/" "$OUT/$1.all"; fi
+}
+
+# The VM names and the datastore's files (path, size), to show that a failed command left nothing.
+snapshot() {
+    vminfo "$NS" vms || echo "vminfo vms failed"
+    echo "--- $DS_DIR"
+    (cd "$DS_DIR" && find . -mindepth 1 -printf '%p %s\n' | LC_ALL=C sort)
+}
+
+# refused LABEL WHAT TEXT...: the last sk call failed with exactly one `error:` line containing each
+# TEXT (case-insensitive), no crash, and the snapshot in $WORKDIR/before is unchanged.
+refused() {
+    local label=$1 what=$2 text problem=""
+    shift 2
+    [[ $SK_STATUS -ne 0 ]] || problem="status 0"
+    [[ $SK_STATUS -ne 124 ]] || problem="timed out after 90 s"
+    local errors
+    errors=$(grep -c '^error: ' "$OUT/$label.all" || true)
+    [[ $errors -eq 1 ]] || problem+="${problem:+; }$errors error lines"
+    for text in "$@"; do
+        grep '^error: ' "$OUT/$label.all" | grep -qiF -- "$text" || problem+="${problem:+; }the error does not say '$text'"
+    done
+    if grep -qE 'Fatal error|Stack dump|Segmentation fault|Illegal instruction' "$OUT/$label.all"; then
+        problem+="${problem:+; }crashed"
+    fi
+    snapshot >"$WORKDIR/after"
+    if ! diff -u "$WORKDIR/before" "$WORKDIR/after" >"$WORKDIR/created.diff"; then
+        problem+="${problem:+; }it left something behind: $(grep '^[-+][^-+]' "$WORKDIR/created.diff" | tr '\n' ' ')"
+    fi
+    if [[ -z "$problem" ]]; then
+        ok "$what: $(grep -m1 '^error: ' "$OUT/$label.all")"
+    else
+        bad "$what: $problem" "$OUT/$label.all"
+    fi
+}
+
+# vm_facts NAME: vminfo's lines for the VM in $WORKDIR/NAME.vm; returns vminfo's status.
+vm_facts() {
+    local status=0
+    vminfo "$NS" vm "$1" >"$WORKDIR/$1.vm" 2>&1 || status=$?
+    return "$status"
+}
+
+# vm_has NAME WHAT PATTERN: the VM's facts have a line matching the extended regex PATTERN.
+vm_has() {
+    if grep -qE -- "$3" "$WORKDIR/$1.vm"; then ok "$1: $2"; else bad "$1: $2: no line matching /$3/" "$WORKDIR/$1.vm"; fi
+}
+
+# datastore_file "[LocalDS_0] path": the file's path on the local disk.
+datastore_file() {
+    local path=${1#\[LocalDS_0\] }
+    echo "$DS_DIR/$path"
+}
+
+regex_quote() { sed 's/[][\.*^$(){}+?|/]/\\&/g' <<<"$1"; }
+
+# check_push LABEL IMAGE FLAGS...: pushes IMAGE; the datastore file has its bytes.
+check_push() {
+    local label=$1 image=$2 name
+    shift 2
+    name=$(basename "$image")
+    sk "$label" push vcenter "$image" "$@"
+    succeeded "$label" "push $name $*" || return 0
+    has "$label" "push $name: connected line" "^vcenter: connected to "
+    has "$label" "push $name: pushed line" "^pushed: \[LocalDS_0\] skiff/$(regex_quote "$name") \($(stat -c %s "$image") bytes\)$"
+    if cmp "$image" "$DS_DIR/skiff/$name" >"$WORKDIR/cmp.out" 2>&1; then
+        ok "push $name: [LocalDS_0] skiff/$name has the image's bytes"
+    else
+        bad "push $name: the datastore's file differs" "$WORKDIR/cmp.out"
+    fi
+}
+
+# Checks the VM that run created from the ISO.
+check_iso_vm() {
+    local name=$1
+    shift
+    local networks=("$@")
+    if ! vm_facts "$name"; then bad "$name: vminfo cannot read it" "$WORKDIR/$name.vm"; return 0; fi
+    sed 's/^/    | /' "$WORKDIR/$name.vm" | grep -v '| device '
+    vm_has "$name" "poweredOn" "^power poweredOn$"
+    vm_has "$name" "2 CPUs" "^numCPU 2$"
+    vm_has "$name" "256 MB" "^memoryMB 256$"
+    vm_has "$name" "files in its own folder" "^vmPathName \[LocalDS_0\] $name/"
+    local nics expected="" network
+    nics=$(grep '^nic ' "$WORKDIR/$name.vm" | sed 's/ mac=.*//' | tr '\n' '|')
+    for network in "${networks[@]}"; do expected+="nic vmxnet3 network=$network|"; done
+    if [[ "$nics" == "$expected" ]]; then ok "$name: vmxnet3 NICs on ${networks[*]}"; else bad "$name: NICs are '$nics', expected '$expected'" "$WORKDIR/$name.vm"; fi
+    if [[ $MODE == vpx ]]; then
+        vm_has "$name" "the DV port is on switch DVS0" "^nic vmxnet3 network=DC0_DVPG0 mac=[0-9a-f:]{17} switch=DVS0$"
+    fi
+    vm_has "$name" "generated MACs" "^nic vmxnet3 network=[^=]* mac=[0-9a-f]{2}(:[0-9a-f]{2}){5}( |$)"
+    vm_has "$name" "the ISO on a connected CD-ROM" "^cdrom iso=\[LocalDS_0\] skiff/hello\.iso connected=true startConnected=true "
+    vm_has "$name" "a 1 GiB data disk" "^disk capacityKB=1048576 file=\[LocalDS_0\] $name/[^ ]+\.vmdk "
+    vm_has "$name" "a serial port backed by a file in its folder" "^serial file=\[LocalDS_0\] $name/[^/]+$"
+    [[ $(grep -c '^cdrom ' "$WORKDIR/$name.vm") -eq 1 ]] && ok "$name: one CD-ROM" || bad "$name: not one CD-ROM" "$WORKDIR/$name.vm"
+}
+
+# The password in anything skiff showed or wrote (reads the files, so call it at the end of a model).
+check_password_hidden() {
+    local hits
+    hits=$(grep -rlF -e "$VCSIM_PASSWORD" -e "$password_in_url" "$OUT" "$SKIFF_HOME" "$IMAGES" "$DS_DIR" 2>/dev/null || true)
+    if [[ -z "$hits" ]]; then
+        ok "the password (also percent-encoded) is in none of skiff's $(find "$OUT" -type f | wc -l) output files, its HOME, the image folder or the datastore"
+    else
+        bad "the password appears in: $hits"
+    fi
+}
+
+# process_arguments PID...: the arguments of these processes and all their descendants, a line each.
+process_arguments() {
+    local pid child
+    for pid in "$@"; do
+        tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" && echo
+        for child in $(pgrep -P "$pid" 2>/dev/null); do process_arguments "$child"; done
+    done
+}
+
+# run_model MODE DATACENTER NETWORK...
+run_model() {
+    MODE=$1
+    local datacenter=$2
+    shift 2
+    local networks=("$@") network_flags=() network
+    for network in "${networks[@]}"; do network_flags+=(--network "$network"); done
+    local model_started=$SECONDS
+
+    vcsim_start "$MODE" "$NS" 198.18.7.1
+    DS_DIR=$(vcsim_datastore_dir LocalDS_0) || fail "no local folder for LocalDS_0 ($DS_DIR)"
+    SK_URL=$VCSIM_URL
+    SK_PASSWORD=$VCSIM_PASSWORD
+    OUT="$WORKDIR/out-$MODE"
+    mkdir -p "$OUT"
+
+    # push
+    check_push push-iso "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT"
+    check_push push-vmdk "$IMAGES/hello.vmdk" --thumbprint "$VCSIM_SHA1"
+    snapshot >"$WORKDIR/before"
+    sk push-again push vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT"
+    refused push-again "push of an existing file without --force" "--force"
+    sk push-force push vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --force
+    succeeded push-force "push --force replaces the file" \
+        && { cmp -s "$IMAGES/hello.iso" "$DS_DIR/skiff/hello.iso" && ok "push --force: same bytes" || bad "push --force: the bytes differ"; }
+
+    # run the ISO
+    sk run-iso run vcenter "$IMAGES/hello.iso" --thumbprint "$VCSIM_SHA1" --name hello-iso \
+        --memory 256 --cpus 2 --disk 1G "${network_flags[@]}" --detach
+    if succeeded run-iso "run the ISO --detach"; then
+        has run-iso "created line" "^created: VM hello-iso \([^)]+\) in $datacenter/vm$"
+        has run-iso "powered-on line" "^powered on: hello-iso$"
+    fi
+    check_iso_vm hello-iso "${networks[@]}"
+
+    snapshot >"$WORKDIR/before"
+    sk run-dup run vcenter "$IMAGES/hello.iso" --thumbprint "$VCSIM_SHA1" --name hello-iso --detach
+    refused run-dup "a second VM named hello-iso" "hello-iso"
+
+    # run the VMDK as the boot disk, waiting for the address from the (simulated) console
+    (
+        sk run-vmdk run vcenter "$IMAGES/hello.vmdk" --thumbprint "$VCSIM_SHA1" --name hello-vmdk \
+            --memory 128 --network "VM Network" --detach --wait-ip 60
+        echo "$SK_STATUS" >"$WORKDIR/run-vmdk.status"
+    ) &
+    local runner=$! console="" arguments_checked=0
+    for _ in $(seq 300); do
+        if [[ -z "$console" ]] && grep -q '^powered on: hello-vmdk' "$OUT/run-vmdk.out" 2>/dev/null; then
+            if vm_facts hello-vmdk; then
+                console=$(sed -n 's/^serial file=//p' "$WORKDIR/hello-vmdk.vm")
+                local mac
+                mac=$(sed -n 's/^nic vmxnet3 .* mac=\([0-9a-f:]*\).*/\1/p' "$WORKDIR/hello-vmdk.vm" | head -n 1)
+                if [[ -n "$console" ]]; then
+                    local file
+                    file=$(datastore_file "$console")
+                    mkdir -p "$(dirname "$file")"
+                    printf 'skiff: booted via multiboot\r\n' >>"$file"
+                    sleep 1.5 # a console that grows in steps, as a real one does
+                    printf 'net: eth0 %s/24 mtu 1500 mac %s\r\nroute: default via 198.18.7.1 dev eth0\r\n' \
+                        "$GUEST_ADDRESS" "${mac:-00:0c:29:00:00:01}" >>"$file"
+                    log "wrote the guest's net: line to $console"
+                fi
+            fi
+        fi
+        if [[ $arguments_checked -eq 0 ]]; then
+            local skiff_pids
+            skiff_pids=$(pgrep -P "$runner" 2>/dev/null | tr '\n' ' ')
+            if [[ -n "$skiff_pids" ]]; then
+                # shellcheck disable=SC2086
+                process_arguments $skiff_pids >"$WORKDIR/arguments"
+                if grep -qF -- "$SKIFF run vcenter" "$WORKDIR/arguments" \
+                    && grep -v '^timeout ' "$WORKDIR/arguments" | grep -qF -- "$SKIFF run vcenter"; then
+                    arguments_checked=1
+                    if grep -qF -- "$VCSIM_PASSWORD" "$WORKDIR/arguments"; then
+                        bad "the password is in skiff's process arguments" "$WORKDIR/arguments"
+                    else
+                        ok "the password is not in the arguments of skiff's processes ($(wc -l <"$WORKDIR/arguments") seen)"
+                    fi
+                fi
+            fi
+        fi
+        running "$runner" || break
+        sleep 0.2
+    done
+    wait "$runner" || true
+    SK_STATUS=$(cat "$WORKDIR/run-vmdk.status" 2>/dev/null || echo 255)
+    [[ $arguments_checked -eq 1 ]] || bad "could not read skiff's process arguments while it ran"
+    [[ -n "$console" ]] || bad "hello-vmdk: no console file to write to (no powered-on line, or no serial port)" "$OUT/run-vmdk.all"
+    if succeeded run-vmdk "run the VMDK --detach --wait-ip"; then
+        has run-vmdk "ip line from the console's net: line" "^ip: $(regex_quote "$GUEST_ADDRESS")$"
+    fi
+    if vm_facts hello-vmdk; then
+        vm_has hello-vmdk "poweredOn" "^power poweredOn$"
+        vm_has hello-vmdk "a vmxnet3 NIC on VM Network" "^nic vmxnet3 network=VM Network mac="
+        vm_has hello-vmdk "the boot disk is a VMDK on LocalDS_0" "^disk capacityKB=[1-9][0-9]* file=\[LocalDS_0\] [^ ]+\.vmdk "
+        if grep -q '^cdrom iso=' "$WORKDIR/hello-vmdk.vm"; then bad "hello-vmdk: has an ISO CD-ROM" "$WORKDIR/hello-vmdk.vm"; else ok "hello-vmdk: no ISO CD-ROM"; fi
+        [[ $(grep -c '^nic ' "$WORKDIR/hello-vmdk.vm") -eq 1 ]] && ok "hello-vmdk: one NIC" || bad "hello-vmdk: not one NIC" "$WORKDIR/hello-vmdk.vm"
+    else
+        bad "hello-vmdk: vminfo cannot read it" "$WORKDIR/hello-vmdk.vm"
+    fi
+
+    # stop, rm
+    sk stop stop vcenter hello-iso --ca-file "$VCSIM_CERT"
+    succeeded stop "stop hello-iso" && has stop "stopped line" "^stopped: hello-iso$"
+    vm_facts hello-iso && vm_has hello-iso "poweredOff after stop" "^power poweredOff$"
+    sk rm rm vcenter hello-iso --ca-file "$VCSIM_CERT"
+    succeeded rm "rm hello-iso" && has rm "removed line" "^removed: hello-iso$"
+    local status=0
+    vm_facts hello-iso || status=$?
+    [[ $status -eq 3 ]] && ok "hello-iso: no VM after rm" || bad "hello-iso: vminfo status $status after rm" "$WORKDIR/hello-iso.vm"
+    [[ -e "$DS_DIR/hello-iso" ]] && bad "rm left the folder [LocalDS_0] hello-iso" || ok "rm deleted the VM's folder"
+    [[ -f "$DS_DIR/skiff/hello.iso" ]] && ok "rm kept the pushed image" || bad "rm deleted the pushed [LocalDS_0] skiff/hello.iso"
+
+    snapshot >"$WORKDIR/before"
+    sk rm-running rm vcenter hello-vmdk --ca-file "$VCSIM_CERT"
+    refused rm-running "rm of a powered-on VM without --force" "--force"
+    sk rm-force rm vcenter hello-vmdk --ca-file "$VCSIM_CERT" --force
+    succeeded rm-force "rm --force of a powered-on VM" && has rm-force "removed line" "^removed: hello-vmdk$"
+    status=0
+    vm_facts hello-vmdk || status=$?
+    [[ $status -eq 3 ]] && ok "hello-vmdk: no VM after rm --force" || bad "hello-vmdk: vminfo status $status after rm --force" "$WORKDIR/hello-vmdk.vm"
+
+    snapshot >"$WORKDIR/before"
+    sk rm-missing rm vcenter no-such-vm --ca-file "$VCSIM_CERT"
+    refused rm-missing "rm of a missing VM" "no-such-vm"
+    sk stop-missing stop vcenter no-such-vm --ca-file "$VCSIM_CERT"
+    refused stop-missing "stop of a missing VM" "no-such-vm"
+
+    # errors that must leave nothing behind (probe.iso was never pushed: an upload would show)
+    local probe=("$IMAGES/probe.iso" --name probe --disk 1G --detach)
+    SK_PASSWORD="wrong-$VCSIM_PASSWORD" sk bad-password run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT"
+    refused bad-password "a wrong password" "login"
+    sk no-datastore run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --datastore NoSuchDS
+    refused no-datastore "--datastore NoSuchDS" "NoSuchDS"
+    sk no-network run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --network "VM Network" --network NoSuchNet
+    refused no-network "--network NoSuchNet" "NoSuchNet"
+    sk bad-thumbprint run vcenter "${probe[@]}" --thumbprint "$(printf 'AB:%.0s' {1..19})AB"
+    refused bad-thumbprint "a wrong --thumbprint" "thumbprint"
+    sk unverified run vcenter "${probe[@]}"
+    refused unverified "an unverifiable certificate without --ca-file/--thumbprint" "--thumbprint"
+    sk push-unverified push vcenter "$IMAGES/probe.iso"
+    refused push-unverified "push with an unverifiable certificate" "--thumbprint"
+    SK_PASSWORD="wrong-$VCSIM_PASSWORD" sk push-bad-password push vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT"
+    refused push-bad-password "push with a wrong password" "login"
+    sk push-bad-thumbprint push vcenter "$IMAGES/probe.iso" --thumbprint "$(printf 'AB:%.0s' {1..19})AB"
+    refused push-bad-thumbprint "push with a wrong --thumbprint" "thumbprint"
+    sk push-no-datastore push vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT" --datastore NoSuchDS
+    refused push-no-datastore "push to --datastore NoSuchDS" "NoSuchDS"
+    sk push-missing push vcenter "$IMAGES/no-such.iso" --ca-file "$VCSIM_CERT"
+    refused push-missing "push of a missing image file" "no-such.iso"
+
+    # the other ways to give the password: each logs in (a missing VM's rm: connect, then one error)
+    SK_PASSWORD="" SK_ENV="VCPASSWORD=$VCSIM_PASSWORD" sk pw-env rm vcenter no-such-vm --ca-file "$VCSIM_CERT"
+    has pw-env "VCPASSWORD logs in" "^vcenter: connected to "
+    SK_PASSWORD="" sk pw-file rm vcenter no-such-vm --ca-file "$VCSIM_CERT" --password-file "$SECRET/password"
+    has pw-file "--password-file logs in" "^vcenter: connected to "
+    SK_PASSWORD="" SK_URL="https://$(percent_encode "$VCSIM_USERNAME"):$password_in_url@${VCSIM_URL#https://}" \
+        sk pw-url rm vcenter no-such-vm --ca-file "$VCSIM_CERT"
+    has pw-url "the URL's user info logs in" "^vcenter: connected to "
+    SK_PASSWORD="" sk pw-none rm vcenter no-such-vm --ca-file "$VCSIM_CERT"
+    refused pw-none "no password anywhere" "password"
+    sk insecure rm vcenter no-such-vm --insecure
+    has insecure "--insecure connects" "^vcenter: connected to "
+    sk sha256 rm vcenter no-such-vm --thumbprint "$VCSIM_SHA256"
+    has sha256 "a SHA-256 --thumbprint connects" "^vcenter: connected to "
+    SK_ENV="GOVC_TLS_CA_CERTS=$VCSIM_CERT" sk ca-env rm vcenter no-such-vm
+    has ca-env "GOVC_TLS_CA_CERTS connects" "^vcenter: connected to "
+
+    check_password_hidden
+    vcsim_stop
+    log "$MODE: done in $((SECONDS - model_started))s"
+}
+
+run_model vpx DC0 "VM Network" DC0_DVPG0
+run_model esx ha-datacenter "VM Network"
+
+if ((${#failed[@]} > 0)); then
+    echo "${#failed[@]} of $checks checks failed:"
+    printf '  %s\n' "${failed[@]}"
+    fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
+fi
+pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi), --wait-ip from the console, stop, rm, 13 refused cases leave nothing, password hidden"
