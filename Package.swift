@@ -29,7 +29,13 @@ let package = Package(
         .target(name: "SkiffConfig", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform"]),
         // Deploy backends, hosted only (may use Foundation): one file per hypervisor (QEMU today).
-        .target(name: "SkiffDeploy", dependencies: ["SkiffWire"]),
+        .target(name: "SkiffDeploy", dependencies: ["SkiffWire", "SkiffTLSC"]),
+        // OpenSSL 3 (libssl-dev) for SkiffDeploy's HTTPS client: the calls Swift cannot make
+        // directly (macros), behind one opaque handle.
+        .target(
+            name: "SkiffTLSC",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
         // Skiff's BIOS boot loader, assembled on the host as data (x86 hosts only), and the raw
         // and ISO image writers that carry it; hosted only.
         .target(name: "SkiffBootLoader"),

@@ -5,11 +5,11 @@
 set -euo pipefail
 
 case "${1:-test}" in
-    demo) packages=(iproute2 iputils-ping socat qemu-system-x86 curl python3) ;;
+    demo) packages=(iproute2 iputils-ping socat qemu-system-x86 curl python3 libssl-dev) ;;
     test) packages=(iproute2 iputils-ping arping socat tcpdump python3 python3-scapy dnsmasq
                     isc-dhcp-client valgrind qemu-system-x86 grub-pc-bin grub-common xorriso mtools
                     binutils curl wrk qemu-utils
-                    golang-go golang-github-vmware-govmomi-dev) ;;
+                    golang-go golang-github-vmware-govmomi-dev libssl-dev openssl) ;;
     *) echo "usage: $0 test|demo" >&2; exit 64 ;;
 esac
 
