@@ -6,14 +6,14 @@ struct Skiff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
         abstract: "Build, run and deploy Swift unikernels.",
-        subcommands: [Build.self, Run.self, Relay.self]
+        subcommands: [Build.self, Run.self, Push.self, Stop.self, Remove.self, Relay.self]
     )
 
     /// Parses and runs, turning every failure into one line on standard error, `error: ...`, at
     /// this one place. Help and version requests print as usual.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(VCenterArguments.normalize(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as CLIError {
             writeStandardError("error: \(error.message)\n")

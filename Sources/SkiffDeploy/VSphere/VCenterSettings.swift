@@ -1,0 +1,203 @@
+import Glibc
+
+// The connection settings of `skiff push|run|stop|rm vcenter`, from flags and the environment
+// variables govc and LinuxKit users already have: flags beat the environment. The password comes
+// only from --password-file, the URL's user information, GOVC_PASSWORD or VCPASSWORD, never from a
+// flag's value (process arguments are visible to every user of the machine), and never appears in
+// anything Skiff prints.
+
+/// The flags as given (nil: not given), and the environment.
+public struct VCenterRequest: Sendable {
+    public var url: String? = nil
+    public var username: String? = nil
+    public var passwordFile: String? = nil
+    public var insecure = false
+    public var thumbprint: String? = nil
+    public var caFile: String? = nil
+    public var datacenter: String? = nil
+    public var datastore: String? = nil
+    public var host: String? = nil
+    public var pool: String? = nil
+    public var vmFolder: String? = nil
+    public var networks: [String] = []
+    public var environment: [String: String] = [:]
+
+    public init() {}
+
+    /// The process's environment.
+    public static func processEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    func env(_ names: String...) -> String? {
+        for name in names {
+            if let value = environment[name], !value.isEmpty { return value }
+        }
+        return nil
+    }
+
+    /// Checks and resolves everything; reads the password file. Nothing is contacted.
+    public func resolved() throws(DeployError) -> VCenterSettings {
+        let urlFromFlag = url != nil
+        guard let given = url ?? env("GOVC_URL", "VCURL") else {
+            throw .usage("--url: no vCenter or ESXi URL (give --url https://HOST/sdk, or set GOVC_URL or VCURL)")
+        }
+        let parsed = try VCenterURL(given)
+        let source = urlFromFlag ? "--url" : (env("GOVC_URL") != nil ? "GOVC_URL" : "VCURL")
+
+        // Flags first, then the URL given as a flag, then the environment, then a URL from it.
+        var user: String? = username
+        if user == nil, urlFromFlag { user = parsed.user }
+        if user == nil { user = env("GOVC_USERNAME") }
+        if user == nil { user = parsed.user }
+        guard let user, !user.isEmpty else {
+            throw .usage("--username: no user name (give --username, set GOVC_USERNAME, or put user:password@ in \(source))")
+        }
+
+        var password: String? = nil
+        if let passwordFile {
+            password = try Self.readPasswordFile(passwordFile)
+        }
+        if password == nil, urlFromFlag { password = parsed.password }
+        if password == nil { password = env("GOVC_PASSWORD", "VCPASSWORD") }
+        if password == nil { password = parsed.password }
+        guard let password else {
+            throw .usage("no password for \(user) (set GOVC_PASSWORD or VCPASSWORD, give --password-file FILE, or put user:password@ in \(source))")
+        }
+
+        let insecureEnv = env("GOVC_INSECURE").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+        let verification: TLSVerification
+        if let thumbprint {
+            if insecure { throw .usage("--insecure and --thumbprint exclude each other (the thumbprint pins the certificate)") }
+            do {
+                _ = try CertificateThumbprint(thumbprint)
+            } catch {
+                throw .usage("--thumbprint \(thumbprint): \(error.message)")
+            }
+            verification = .thumbprint(thumbprint)
+        } else if insecure || (insecureEnv && caFile == nil) {
+            verification = .insecure
+        } else if let ca = caFile ?? env("GOVC_TLS_CA_CERTS") {
+            verification = .caFile(ca)
+        } else {
+            verification = .system
+        }
+
+        var networkNames = networks
+        if networkNames.isEmpty, let fromEnv = env("GOVC_NETWORK", "VCNETWORK") { networkNames = [fromEnv] }
+        return VCenterSettings(
+            endpoint: parsed.endpoint, displayURL: parsed.display, user: user, password: password, verification: verification,
+            datacenter: datacenter ?? env("GOVC_DATACENTER", "VCDATACENTER"),
+            datastore: datastore ?? env("GOVC_DATASTORE", "VCDATASTORE"),
+            host: host ?? env("GOVC_HOST", "VCHOST"),
+            pool: pool ?? env("GOVC_RESOURCE_POOL"),
+            vmFolder: vmFolder ?? env("GOVC_FOLDER"),
+            networks: networkNames)
+    }
+
+    /// The first line of the file, without its line end; at most 4 KiB.
+    static func readPasswordFile(_ path: String) throws(DeployError) -> String {
+        guard let text = HostFile.readText(path, limit: 4096) else {
+            throw .usage("--password-file \(path): cannot read it (\(HostFile.errnoText(errno)))")
+        }
+        var line = Substring(text)
+        if let newline = line.firstIndex(where: { $0 == "\n" || $0 == "\r\n" }) { line = line[..<newline] }
+        if line.hasSuffix("\r") { line = line.dropLast() }
+        guard !line.isEmpty else { throw .usage("--password-file \(path): the first line is empty") }
+        return String(line)
+    }
+}
+
+/// Where and how to connect, checked.
+public struct VCenterSettings: Sendable {
+    public var endpoint: HTTPEndpoint
+    /// The URL without user information: the only form printed.
+    public var displayURL: String
+    public var user: String
+    public var password: String
+    public var verification: TLSVerification
+    public var datacenter: String?
+    public var datastore: String?
+    public var host: String?
+    public var pool: String?
+    public var vmFolder: String?
+    public var networks: [String]
+}
+
+/// A vCenter URL as LinuxKit and govc take it: `https://user:pass@host/sdk`, `host`, `host:port`,
+/// `https://host` (then `/sdk`).
+public struct VCenterURL: Sendable {
+    public var endpoint: HTTPEndpoint
+    public var user: String?
+    public var password: String?
+    public var display: String
+
+    public init(_ text: String) throws(DeployError) {
+        var url = text.trimmingXMLSpace
+        if !url.contains("://") { url = "https://" + url }
+        // User information: between "://" and the last "@" of the authority (RFC 3986 §3.2.1).
+        let bytes = Array(url.utf8)
+        var schemeEnd = 0
+        for index in 0..<max(0, bytes.count - 2) where bytes[index] == 0x3A && bytes[index + 1] == 0x2F && bytes[index + 2] == 0x2F {
+            schemeEnd = index + 3
+            break
+        }
+        let afterScheme = Substring(String(decoding: bytes[schemeEnd...], as: UTF8.self))
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") {
+            let info = authority[..<at]
+            if let colon = info.firstIndex(of: ":") {
+                user = Self.percentDecode(String(info[..<colon]))
+                password = Self.percentDecode(String(info[info.index(after: colon)...]))
+            } else {
+                user = Self.percentDecode(String(info))
+            }
+            if user == "" { user = nil }
+        }
+        var endpoint: HTTPEndpoint
+        do {
+            endpoint = try HTTPEndpoint(url: url)
+        } catch {
+            // HTTPEndpoint never names the user information in its messages.
+            throw .usage("--url: \(error.message)")
+        }
+        if endpoint.basePath.isEmpty { endpoint.basePath = "/sdk" }
+        self.endpoint = endpoint
+        let defaultPort = endpoint.scheme == "https" ? 443 : 80
+        display = "\(endpoint.scheme)://\(endpoint.hostForURL)\(endpoint.port == defaultPort ? "" : ":\(endpoint.port)")\(endpoint.basePath)"
+    }
+
+    /// %XX sequences decoded (invalid ones kept as they are).
+    static func percentDecode(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var index = 0
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 0x30...0x39: return byte - 0x30
+            case 0x41...0x46: return byte - 0x41 + 10
+            case 0x61...0x66: return byte - 0x61 + 10
+            default: return nil
+            }
+        }
+        while index < bytes.count {
+            if bytes[index] == 0x25, index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) {
+                out.append(high << 4 | low)
+                index += 3
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
