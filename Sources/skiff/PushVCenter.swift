@@ -47,8 +47,7 @@ struct PushVCenter: ParsableCommand {
     var force = false
 
     func run() throws {
-        let kind = try checkImageForVCenter(image)
-        _ = kind
+        _ = try checkImageForVCenter(image)
         let folder = try deployStep { () throws(DeployError) in try DatastoreFile.checkRelativePath(dsFolder, flag: "--ds-folder") }
         let connection = try vcenter.connect()
         defer { connection.close() }
@@ -65,8 +64,10 @@ func fileName(of path: String) -> String {
     path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
 }
 
-/// Checks that the image is an ISO or a VMDK (what vSphere can attach) and returns which.
-func checkImageForVCenter(_ image: String) throws(CLIError) -> VMwareImageKind {
+/// Checks that the image is an ISO or a VMDK (what vSphere can attach) and returns which, with
+/// its first bytes.
+@discardableResult
+func checkImageForVCenter(_ image: String) throws(CLIError) -> (kind: VMwareImageKind, header: [UInt8]) {
     var info = stat()
     guard stat(image, &info) == 0 else {
         throw CLIError.usage("\(image): \(String(cString: strerror(errno))) (build one with 'skiff build <app> --format iso' or '--format vmdk')")
@@ -86,7 +87,7 @@ func checkImageForVCenter(_ image: String) throws(CLIError) -> VMwareImageKind {
     }
     header = Array(header[0..<filled])
     do {
-        return try VMwareImageKind.detect(header, path: image)
+        return (try VMwareImageKind.detect(header, path: image), header)
     } catch {
         throw CLIError(message: error.message, status: 64)
     }
@@ -94,7 +95,8 @@ func checkImageForVCenter(_ image: String) throws(CLIError) -> VMwareImageKind {
 
 /// Uploads `image` to `file` unless it is there: with `reuseSameSize` a file of the same size is
 /// taken as this image; otherwise an existing file is an error unless `replace`. Prints `pushed:`.
-func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession, replace: Bool, reuseSameSize: Bool) throws(CLIError) -> DatastoreFile {
+func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession, replace: Bool, reuseSameSize: Bool,
+               label: String? = nil) throws(CLIError) -> DatastoreFile {
     var info = stat()
     guard stat(image, &info) == 0 else { throw CLIError.usage("\(image): \(String(cString: strerror(errno)))") }
     let size = UInt64(info.st_size)
@@ -108,7 +110,7 @@ func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession,
             throw CLIError.failure("\(file.datastorePath): already on the datastore (\(existing) bytes); --force replaces it")
         }
     }
-    let progress = UploadProgress(label: fileName(of: image))
+    let progress = UploadProgress(label: label ?? fileName(of: image))
     try deployStep { () throws(DeployError) in
         try session.datastoreUpload(image, to: file) { sent, total in progress.update(sent, total) }
     }

@@ -77,7 +77,7 @@ struct RunVCenter: ParsableCommand {
 
     func run() throws {
         ChildProcess.blockStopSignals()
-        let kind = try checkImageForVCenter(image)
+        let kind = try checkImageForVCenter(image).kind
         let plan = try checkedPlan()
         if let waitIP, noStart || waitIP < 1 || waitIP > 86_400 {
             throw CLIError.usage(noStart ? "--wait-ip needs the VM started (not with --no-start)" : "--wait-ip \(waitIP): not a number of seconds (1 to 86400)")
@@ -96,6 +96,7 @@ struct RunVCenter: ParsableCommand {
         let networks = try deployStep { () throws(DeployError) in try chooseNetworks(settings.networks, inventory: inventory, datacenter: datacenter) }
         let compute = try deployStep { () throws(DeployError) in try inventory.compute(host: settings.host, pool: settings.pool, in: datacenter) }
         let folder = try deployStep { () throws(DeployError) in try inventory.vmFolder(settings.vmFolder, in: datacenter) }
+        if let note = compute.note { writeStandardError("skiff: \(note)\n") }
         let taken = inventory.tree.all(["VirtualMachine", "VirtualApp", "Folder"], under: folder.reference)
             .filter { $0.parent == folder.reference && $0.name == plan.name }
         if let existing = taken.first {
@@ -106,22 +107,54 @@ struct RunVCenter: ParsableCommand {
             throw CLIError.failure("--name \(plan.name): \(vmx.datastorePath) already exists on the datastore (a VM that is not in the inventory?); choose another --name")
         }
 
-        let imageFile = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: folderPath + "/" + fileName(of: image))
-        _ = try pushImage(image, to: imageFile, session: session, replace: force, reuseSameSize: true)
+        let boot: VSphereBootMedium
+        var vmxPath: String? = nil
+        /// Where the image is, for messages after a failure.
+        let leftImage: String
+        var uploadedFolder: DatastoreFile? = nil
+        if kind == .iso {
+            let imageFile = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: folderPath + "/" + fileName(of: image))
+            _ = try pushImage(image, to: imageFile, session: session, replace: force, reuseSameSize: true)
+            boot = .iso(imageFile.datastorePath)
+            leftImage = "the image stays at \(imageFile.datastorePath)"
+        } else {
+            // ESXi runs its own flat format, not the hosted sparse one: the disk is converted here
+            // and uploaded into the VM's folder as NAME-boot.vmdk (descriptor) and its -flat extent.
+            let disk = try uploadBootDisk(name: plan.name, hardwareVersion: plan.hardwareVersion, datacenter: datacenter,
+                                          datastore: datastore.name, session: session)
+            boot = .disk(disk.descriptor.datastorePath, capacityKiB: disk.capacitySectors / 2)
+            vmxPath = "\(plan.name)/\(plan.name).vmx"
+            uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: plan.name)
+            leftImage = "the boot disk's folder was deleted again"
+        }
 
-        let spec = VSphereVMSpec(
+        var spec = VSphereVMSpec(
             name: plan.name, datastore: datastore.name, memoryMiB: plan.memoryMiB, cpus: plan.cpus, hardwareVersion: plan.hardwareVersion,
-            boot: kind == .iso ? .iso(imageFile.datastorePath) : .disk(imageFile.datastorePath),
-            networks: networks, dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 })
+            boot: boot, networks: networks, dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 })
+        spec.vmxPath = vmxPath
         let body = spec.createVMBody(folder: folder.reference, pool: compute.pool, host: compute.host)
         let result: XML.Element?
         do {
             result = try session.runTask("CreateVM_Task", body)
         } catch {
-            throw CLIError.failure("\(error.message) (no VM was created; the image stays at \(imageFile.datastorePath))")
+            var left = leftImage
+            // A server may leave the VM's folder behind after a failed create (the simulator does):
+            // it had no NAME.vmx before, so what is there now is from this attempt.
+            if uploadedFolder == nil, (try? session.datastoreSize(vmx)) != nil {
+                uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: plan.name)
+                left += "; the folder the failed create left was deleted"
+            }
+            if let uploadedFolder {
+                do {
+                    try session.deleteDatastoreFile(uploadedFolder, datacenter: datacenter.reference)
+                } catch let cleanup {
+                    left = "the uploaded boot disk is left in \(uploadedFolder.datastorePath): deleting it failed (\(cleanup.message))"
+                }
+            }
+            throw CLIError.failure("\(error.message) (no VM was created; \(left))")
         }
         guard let vm = result.flatMap(ManagedObjectReference.init) else {
-            throw CLIError.failure("vSphere: CreateVM_Task finished without naming the new VM; look for \(plan.name) in \(folder.path) (the image stays at \(imageFile.datastorePath))")
+            throw CLIError.failure("vSphere: CreateVM_Task finished without naming the new VM; look for \(plan.name) in \(folder.path)")
         }
         writeStandardOutput("created: VM \(plan.name) (\(vm.value)) in \(folder.path)\n")
         writeStandardError("skiff: \(plan.name) on \(compute.label), \(networks.isEmpty ? "no NIC" : "NICs on " + networks.map(\.name).joined(separator: ", ")), console \(spec.serialFile)\n")
@@ -167,6 +200,34 @@ struct RunVCenter: ParsableCommand {
         request.hardwareVersion = hardwareVersion
         request.dataDisk = disk
         return try deployStep { () throws(DeployError) in try request.checked() }
+    }
+
+    /// Converts the sparse VMDK into a flat disk in a temporary folder and uploads it as
+    /// `[DS] NAME/NAME-boot.vmdk` and `NAME-boot-flat.vmdk`.
+    func uploadBootDisk(name: String, hardwareVersion: Int, datacenter: VSphereDatacenter, datastore: String,
+                        session: VSphereSession) throws(CLIError) -> (descriptor: DatastoreFile, capacitySectors: UInt64) {
+        var template = Array((String(cString: getenv("TMPDIR") ?? strdup("/tmp")) + "/skiff-vcenter.XXXXXX").utf8CString)
+        guard let directory = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+            throw CLIError.failure("cannot make a temporary folder for the converted disk: \(String(cString: strerror(errno)))")
+        }
+        let flatName = "\(name)-boot-flat.vmdk", descriptorName = "\(name)-boot.vmdk"
+        let localFlat = directory + "/flat.vmdk", localDescriptor = directory + "/descriptor.vmdk"
+        defer {
+            unlink(localFlat)
+            unlink(localDescriptor)
+            rmdir(directory)
+        }
+        let sectors = try deployStep { () throws(DeployError) in try SparseVMDK.extractFlat(from: image, to: localFlat) }
+        let text = SparseVMDK.flatDescriptor(capacitySectors: sectors, flatFileName: flatName, hardwareVersion: hardwareVersion)
+        guard let file = fopen(localDescriptor, "w"), fputs(text, file) >= 0, fclose(file) == 0 else {
+            throw CLIError.failure("cannot write \(localDescriptor): \(String(cString: strerror(errno)))")
+        }
+        let flat = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: "\(name)/\(flatName)")
+        let descriptor = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: "\(name)/\(descriptorName)")
+        writeStandardError("skiff: \(fileName(of: image)) converted to a flat disk of \(sectors * 512) bytes for ESXi (\(descriptor.datastorePath))\n")
+        _ = try pushImage(localFlat, to: flat, session: session, replace: false, reuseSameSize: false, label: fileName(of: image))
+        _ = try pushImage(localDescriptor, to: descriptor, session: session, replace: false, reuseSameSize: false, label: descriptorName)
+        return (descriptor, sectors)
     }
 
     /// Destroys the VM created a moment ago and says what happened, for the error line.

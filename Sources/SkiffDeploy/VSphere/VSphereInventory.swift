@@ -116,6 +116,8 @@ public struct VSphereCompute: Equatable, Sendable {
     public var host: ManagedObjectReference?
     /// How messages name it: the path below the datacenter's host folder.
     public var label: String
+    /// Said when a default was chosen among several.
+    public var note: String? = nil
 }
 
 public final class VSphereInventory {
@@ -311,12 +313,15 @@ public final class VSphereInventory {
                 computeResource = current
             }
         }
+        var note: String? = nil
         if computeResource == nil {
-            guard let only = resources.first else { throw .failure("--host: datacenter \(datacenter.name) has no hosts or clusters") }
-            guard resources.count == 1 else {
-                throw .failure("--host: several hosts and clusters in datacenter \(datacenter.name) (\(Self.listing(resourceNames))); name one with --host or GOVC_HOST (or a resource pool with --pool)")
+            guard let first = resources.first else { throw .failure("--host: datacenter \(datacenter.name) has no hosts or clusters") }
+            // Several: the first cluster (DRS places the VM), else the first standalone host.
+            let chosen = resources.first { $0.reference.type == "ClusterComputeResource" } ?? first
+            if resources.count > 1 {
+                note = "no --host: using \(relativePath(chosen.reference, below: datacenter.hostFolder)) of \(Self.listing(resourceNames)) (--host or GOVC_HOST chooses)"
             }
-            computeResource = only.reference
+            computeResource = chosen.reference
         }
         guard let computeResource else { throw .failure("--pool \(pool ?? ""): the resource pool belongs to no host or cluster") }
         if poolReference == nil {
@@ -327,7 +332,7 @@ public final class VSphereInventory {
             label = relativePath(chosenHost ?? computeResource, below: datacenter.hostFolder)
         }
         guard let poolReference else { throw .failure("--pool: no resource pool") }
-        return VSphereCompute(computeResource: computeResource, pool: poolReference, host: chosenHost, label: label)
+        return VSphereCompute(computeResource: computeResource, pool: poolReference, host: chosenHost, label: label, note: note)
     }
 
     // MARK: Folders and VMs

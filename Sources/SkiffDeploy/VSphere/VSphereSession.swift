@@ -327,6 +327,15 @@ public final class VSphereSession {
         return reply.child("returnval").flatMap(ManagedObjectReference.init)
     }
 
+    /// FileManager.DeleteDatastoreFile_Task: a file or a folder with everything in it.
+    public func deleteDatastoreFile(_ file: DatastoreFile, datacenter: ManagedObjectReference) throws(DeployError) {
+        guard let manager = content.fileManager else { throw .failure("vSphere: the server has no FileManager") }
+        try runTask("DeleteDatastoreFile_Task", SOAP.call("DeleteDatastoreFile_Task", this: manager) { xml in
+            xml.element("name", file.datastorePath)
+            xml.reference("datacenter", datacenter)
+        })
+    }
+
     // MARK: Tasks
 
     /// Calls a `..._Task` method and returns its Task.

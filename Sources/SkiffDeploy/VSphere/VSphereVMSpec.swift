@@ -11,8 +11,9 @@ public func datastorePath(_ datastore: String, _ path: String) -> String {
 public enum VSphereBootMedium: Equatable, Sendable {
     /// An ISO on a CD-ROM (the datastore path).
     case iso(String)
-    /// A disk (the datastore path of its .vmdk), on the LSI Logic controller.
-    case disk(String)
+    /// A disk (the datastore path of its .vmdk and its capacity), on the LSI Logic controller.
+    case disk(String, capacityKiB: UInt64)
+
 }
 
 public struct VSphereVMSpec: Equatable, Sendable {
@@ -26,6 +27,9 @@ public struct VSphereVMSpec: Equatable, Sendable {
     public var networks: [VSphereNetwork]
     /// A thin data disk, created with the VM (KiB).
     public var dataDiskKiB: UInt64?
+    /// The .vmx's path inside the datastore when the VM's folder is chosen (it already holds the
+    /// boot disk); nil lets the server make a folder named after the VM.
+    public var vmxPath: String? = nil
 
     public init(name: String, datastore: String, memoryMiB: Int, cpus: Int, hardwareVersion: Int, boot: VSphereBootMedium,
                 networks: [VSphereNetwork], dataDiskKiB: UInt64? = nil) {
@@ -69,7 +73,7 @@ public struct VSphereVMSpec: Equatable, Sendable {
             xml.element("guestId", guestId)
             xml.group("files") { xml in
                 // The datastore only: the server makes the folder `name/` and the files in it.
-                xml.element("vmPathName", datastorePath(datastore, ""))
+                xml.element("vmPathName", datastorePath(datastore, vmxPath ?? ""))
             }
             xml.element("numCPUs", cpus)
             xml.element("memoryMB", memoryMiB)
@@ -84,7 +88,7 @@ public struct VSphereVMSpec: Equatable, Sendable {
                 }
             }
             var scsiUnit = 0
-            if case .disk(let path) = boot {
+            if case .disk(let path, let capacityKiB) = boot {
                 deviceChange(&xml) { xml in
                     xml.group("device", type: "VirtualDisk") { xml in
                         xml.element("key", Self.bootDiskKey)
@@ -94,8 +98,8 @@ public struct VSphereVMSpec: Equatable, Sendable {
                         }
                         xml.element("controllerKey", Self.scsiKey)
                         xml.element("unitNumber", scsiUnit)
-                        // Taken from the existing disk.
-                        xml.element("capacityInKB", 0)
+                        // The existing disk's size (its header's capacity).
+                        xml.element("capacityInKB", Int64(clamping: capacityKiB))
                     }
                 }
                 scsiUnit += 1
@@ -163,14 +167,11 @@ public struct VSphereVMSpec: Equatable, Sendable {
                     xml.element("yieldOnPoll", true)
                 }
             }
-            xml.group("bootOptions") { xml in
-                switch boot {
-                case .iso:
+            if case .iso = boot {
+                // The CD-ROM first: the BIOS would otherwise try the data disk before it. (A disk
+                // boot needs no order: the boot disk is the first disk.)
+                xml.group("bootOptions") { xml in
                     xml.group("bootOrder", type: "VirtualMachineBootOptionsBootableCdromDevice") { _ in }
-                case .disk:
-                    xml.group("bootOrder", type: "VirtualMachineBootOptionsBootableDiskDevice") { xml in
-                        xml.element("deviceKey", Self.bootDiskKey)
-                    }
                 }
             }
             // Skiff's images carry a BIOS boot loader.
