@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SkiffDeploy
 
 @main
 struct Skiff: ParsableCommand {

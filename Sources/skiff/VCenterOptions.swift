@@ -167,36 +167,3 @@ func monotonicNow() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
-
-/// `--wait-ip` takes an optional number of seconds, which ArgumentParser cannot express: a bare
-/// `--wait-ip` (not followed by a number) becomes `--wait-ip=300` before parsing.
-enum VCenterArguments {
-    static let defaultWaitSeconds = 300
-
-    static func normalize(_ arguments: [String]) -> [String] {
-        guard arguments.count >= 2, arguments[0] == "run", arguments[1] == "vcenter" else { return arguments }
-        var out: [String] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            if argument == "--" {
-                out += arguments[index...]
-                break
-            }
-            if argument == "--wait-ip" {
-                let next = index + 1 < arguments.count ? arguments[index + 1] : ""
-                if !next.isEmpty, next.allSatisfy({ $0.isASCII && $0.isNumber }) {
-                    out.append("--wait-ip=\(next)")
-                    index += 2
-                    continue
-                }
-                out.append("--wait-ip=\(defaultWaitSeconds)")
-                index += 1
-                continue
-            }
-            out.append(argument)
-            index += 1
-        }
-        return out
-    }
-}

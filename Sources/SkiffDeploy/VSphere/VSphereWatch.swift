@@ -20,11 +20,13 @@ public enum VSphereGuestAddress {
     /// ConfigurationReport), or nil.
     public static func fromConsole(_ text: String) -> String? {
         var found: String? = nil
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            guard let range = line.firstRange(of: "net: ") else { continue }
-            let words = line[range.upperBound...].split(separator: " ")
+        // Lines split on bytes: "\r\n" is one Character in Swift, and the console writes it.
+        for line in text.utf8.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) {
+            let bytes = Array(line)
+            guard let start = bytes.firstRange(of: Array("net: ".utf8)) else { continue }
+            let words = bytes[start.upperBound...].split(separator: 0x20)
             guard words.count >= 2 else { continue }
-            let address = words[1].split(separator: "/").first.map(String.init) ?? ""
+            let address = String(decoding: words[1].prefix { $0 != 0x2F }, as: UTF8.self)
             if let ip = ipv4(address), ip != "0.0.0.0" { found = ip }
         }
         return found
@@ -40,17 +42,12 @@ public enum VSphereGuestAddress {
     }
 }
 
-extension Substring {
-    func firstRange(of needle: String) -> Range<Substring.Index>? {
-        let target = Array(needle.utf8)
-        guard !target.isEmpty else { return nil }
-        var index = startIndex
-        while index < endIndex {
-            if self[index...].utf8.starts(with: target) {
-                let end = self.utf8.index(index, offsetBy: target.count)
-                return index..<end
-            }
-            index = self.index(after: index)
+extension Array where Element == UInt8 {
+    /// The first occurrence of `needle` (empty needles are never found).
+    func firstRange(of needle: [UInt8]) -> Range<Int>? {
+        guard !needle.isEmpty, needle.count <= count else { return nil }
+        for start in 0...(count - needle.count) where self[start] == needle[0] && Array(self[start..<start + needle.count]) == needle {
+            return start..<start + needle.count
         }
         return nil
     }
