@@ -12,9 +12,13 @@
 #     those CPUs and memory, one vmxnet3 NIC per network in order (the DV port on switch DVS0), the
 #     ISO on a CD-ROM, a serial port backed by a file in the VM's folder, a 1048576 KB data disk;
 #     a second run with the same --name is refused and creates nothing;
-#   - run the VMDK as the boot disk with --wait-ip: the simulator runs no guest, so the test plays
-#     the console: it writes a boot line and then the kernel's `net: eth0 ADDRESS/24 ...` line into
-#     the serial port's file, and skiff must print `ip: ADDRESS`;
+#   - run the VMDK as the boot disk (with --disk 64M) and --wait-ip: the boot disk is unit 0, a vmfs
+#     VMDK in the VM's folder that qemu-img compare finds identical to the built image, the data
+#     disk behind it; the simulator runs no guest, so the test plays the console: it writes a boot
+#     line and then the kernel's `net: eth0 ADDRESS/24 ...` line into the serial port's file, and
+#     skiff must print `ip: ADDRESS`; with no such line, --wait-ip 3 gives up with one error;
+#   - run --no-start without --name: a VM named after the image, poweredOff, its ISO uploaded by
+#     run itself (cmp), on "VM Network" by default;
 #   - stop (poweredOff afterwards), rm (no VM afterwards), rm of a running VM needs --force, rm and
 #     stop of a missing name are one clear error;
 #   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
@@ -32,7 +36,7 @@
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/vcsim.bash"
 require_root
-require_commands ip cmp timeout
+require_commands ip cmp timeout qemu-img
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=""                      # skiff's stdout/stderr, one set of files per call: $WORKDIR/out-MODE
@@ -224,6 +228,33 @@ check_iso_vm() {
     [[ $(grep -c '^cdrom ' "$WORKDIR/$name.vm") -eq 1 ]] && ok "$name: one CD-ROM" || bad "$name: not one CD-ROM" "$WORKDIR/$name.vm"
 }
 
+# check_boot_disk NAME: the VM's first disk is unit 0, holds the image's virtual size, and has the
+# same content as the VMDK that was built (qemu-img reads the descriptor on the datastore and the
+# extent it names, whatever format skiff converted the image into).
+check_boot_disk() {
+    local name=$1 line file size
+    line=$(grep -m1 '^disk ' "$WORKDIR/$name.vm")
+    size=$(qemu-img info --output=json "$IMAGES/hello.vmdk" | sed -n 's/^ *"virtual-size": *\([0-9]*\),*$/\1/p' | head -n 1)
+    local pattern="^disk capacityKB=([0-9]+) file=(\[LocalDS_0\] $name/[^ ]+\.vmdk) controller=[^ ]+ unit=0 "
+    if [[ "$line" =~ $pattern ]]; then
+        ok "$name: the boot disk is unit 0 in its folder: ${BASH_REMATCH[2]}"
+        [[ "${BASH_REMATCH[1]}" == "$((size / 1024))" ]] && ok "$name: the boot disk's capacity is the image's ($size bytes)" \
+            || bad "$name: the boot disk's capacity is ${BASH_REMATCH[1]} KB, the image's $((size / 1024)) KB"
+        file=$(datastore_file "${BASH_REMATCH[2]}")
+        # ESXi runs only its own formats: a text descriptor of createType vmfs (a flat extent).
+        grep -aqx 'createType="vmfs"' "$file" 2>/dev/null && ok "$name: the boot disk is an ESXi (vmfs) VMDK" \
+            || bad "$name: the boot disk's descriptor is not createType=\"vmfs\": $(head -c 512 "$file" | strings | grep -m1 createType)"
+        if qemu-img compare "$IMAGES/hello.vmdk" "$file" >"$WORKDIR/compare.out" 2>&1; then
+            ok "$name: qemu-img finds the boot disk on the datastore identical to the image ($(tr '\n' ' ' <"$WORKDIR/compare.out"))"
+        else
+            { echo "descriptor $file:"; head -c 2000 "$file" | strings | head -n 20; } >>"$WORKDIR/compare.out"
+            bad "$name: the boot disk on the datastore differs from the image" "$WORKDIR/compare.out"
+        fi
+    else
+        bad "$name: the first disk is not unit 0 of a VMDK in its folder: $line" "$WORKDIR/$name.vm"
+    fi
+}
+
 # The password in anything skiff showed or wrote (reads the files, so call it at the end of a model).
 check_password_hidden() {
     local hits
@@ -286,7 +317,7 @@ run_model() {
     # run the VMDK as the boot disk, waiting for the address from the (simulated) console
     (
         sk run-vmdk run vcenter "$IMAGES/hello.vmdk" --thumbprint "$VCSIM_SHA1" --name hello-vmdk \
-            --memory 128 --network "VM Network" --detach --wait-ip 60
+            --memory 128 --network "VM Network" --disk 64M --detach --wait-ip 60
         echo "$SK_STATUS" >"$WORKDIR/run-vmdk.status"
     ) &
     local runner=$! console="" arguments_checked=0
@@ -338,12 +369,46 @@ run_model() {
     if vm_facts hello-vmdk; then
         vm_has hello-vmdk "poweredOn" "^power poweredOn$"
         vm_has hello-vmdk "a vmxnet3 NIC on VM Network" "^nic vmxnet3 network=VM Network mac="
-        vm_has hello-vmdk "the boot disk is a VMDK on LocalDS_0" "^disk capacityKB=[1-9][0-9]* file=\[LocalDS_0\] [^ ]+\.vmdk "
+        check_boot_disk hello-vmdk
+        vm_has hello-vmdk "a 64 MiB data disk behind the boot disk" "^disk capacityKB=65536 file=\[LocalDS_0\] hello-vmdk/[^ ]+\.vmdk controller=[^ ]+ unit=[1-9]"
         if grep -q '^cdrom iso=' "$WORKDIR/hello-vmdk.vm"; then bad "hello-vmdk: has an ISO CD-ROM" "$WORKDIR/hello-vmdk.vm"; else ok "hello-vmdk: no ISO CD-ROM"; fi
         [[ $(grep -c '^nic ' "$WORKDIR/hello-vmdk.vm") -eq 1 ]] && ok "hello-vmdk: one NIC" || bad "hello-vmdk: not one NIC" "$WORKDIR/hello-vmdk.vm"
     else
         bad "hello-vmdk: vminfo cannot read it" "$WORKDIR/hello-vmdk.vm"
     fi
+
+    # --no-start, the default name (the image's file name), and run's own upload of an image not
+    # pushed before
+    cp "$IMAGES/hello.iso" "$IMAGES/fresh.iso"
+    sk run-fresh run vcenter "$IMAGES/fresh.iso" --ca-file "$VCSIM_CERT" --no-start
+    if succeeded run-fresh "run --no-start without --name"; then
+        has run-fresh "created line with the image's name" "^created: VM fresh \([^)]+\) in $datacenter/vm$"
+        grep -q '^powered on:' "$OUT/run-fresh.all" && bad "run --no-start says it powered on" "$OUT/run-fresh.all" \
+            || ok "run --no-start prints no powered-on line"
+    fi
+    cmp -s "$IMAGES/fresh.iso" "$DS_DIR/skiff/fresh.iso" && ok "run uploaded fresh.iso byte for byte" \
+        || bad "run did not upload [LocalDS_0] skiff/fresh.iso byte for byte"
+    if vm_facts fresh; then
+        vm_has fresh "poweredOff with --no-start" "^power poweredOff$"
+        vm_has fresh "the uploaded ISO on its CD-ROM" "^cdrom iso=\[LocalDS_0\] skiff/fresh\.iso "
+        vm_has fresh "one NIC on VM Network by default" "^nic vmxnet3 network=VM Network mac="
+    else
+        bad "fresh: vminfo cannot read it" "$WORKDIR/fresh.vm"
+    fi
+    sk rm-fresh rm vcenter fresh --ca-file "$VCSIM_CERT"
+    succeeded rm-fresh "rm of a powered-off VM without --force"
+
+    # --wait-ip when the console never says: a bounded wait and one error, no address made up
+    local wait_started=$SECONDS
+    sk run-noip run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name hello-noip --detach --wait-ip 3
+    if [[ $SK_STATUS -ne 0 && $(grep -c '^error: ' "$OUT/run-noip.all") -eq 1 ]] && ! grep -q '^ip:' "$OUT/run-noip.all" \
+        && ((SECONDS - wait_started < 30)); then
+        ok "--wait-ip 3 without a net: line: $(grep '^error: ' "$OUT/run-noip.all") (after $((SECONDS - wait_started))s)"
+    else
+        bad "--wait-ip 3 without a net: line: status $SK_STATUS after $((SECONDS - wait_started))s" "$OUT/run-noip.all"
+    fi
+    sk rm-noip rm vcenter hello-noip --ca-file "$VCSIM_CERT" --force
+    vm_facts hello-noip || true
 
     # stop, rm
     sk stop stop vcenter hello-iso --ca-file "$VCSIM_CERT"
@@ -425,4 +490,4 @@ if ((${#failed[@]} > 0)); then
     printf '  %s\n' "${failed[@]}"
     fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
 fi
-pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi), --wait-ip from the console, stop, rm, 13 refused cases leave nothing, password hidden"
+pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, --no-start, stop, rm, refused cases leave nothing, password hidden"
