@@ -64,10 +64,19 @@ func fileName(of path: String) -> String {
     path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
 }
 
-/// Checks that the image is an ISO or a VMDK (what vSphere can attach) and returns which, with
-/// its first bytes.
+/// What `skiff ... vcenter` takes.
+enum VCenterImageKind {
+    case iso
+    /// monolithicSparse, from `skiff build --format vmdk`.
+    case vmdk
+    /// `skiff build --format ova`: imported through the OVF manager.
+    case ova
+}
+
+/// Checks that the image is an ISO or a VMDK (what vSphere can attach), or with `allowOVA` an
+/// OVA, and returns which, with its first bytes.
 @discardableResult
-func checkImageForVCenter(_ image: String) throws(CLIError) -> (kind: VMwareImageKind, header: [UInt8]) {
+func checkImageForVCenter(_ image: String, allowOVA: Bool = false) throws(CLIError) -> (kind: VCenterImageKind, header: [UInt8]) {
     var info = stat()
     guard stat(image, &info) == 0 else {
         throw CLIError.usage("\(image): \(String(cString: strerror(errno))) (build one with 'skiff build <app> --format iso' or '--format vmdk')")
@@ -86,8 +95,14 @@ func checkImageForVCenter(_ image: String) throws(CLIError) -> (kind: VMwareImag
         filled += n
     }
     header = Array(header[0..<filled])
+    if OVAArchive.isTar(header) {
+        guard allowOVA else {
+            throw CLIError.usage("\(image): an OVA is imported, not pushed: run it with 'skiff run vcenter \(image)' (or push the ISO or VMDK)")
+        }
+        return (.ova, header)
+    }
     do {
-        return (try VMwareImageKind.detect(header, path: image), header)
+        return (try VMwareImageKind.detect(header, path: image) == .iso ? .iso : .vmdk, header)
     } catch {
         throw CLIError(message: error.message, status: 64)
     }

@@ -8,7 +8,7 @@ import SkiffDeploy
 struct RunVCenter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vcenter",
-        abstract: "Run a disk or CD image as a VM on vCenter or ESXi.",
+        abstract: "Run a disk or CD image or an OVA as a VM on vCenter or ESXi.",
         discussion: """
             Looks everything up first (datacenter, datastore, networks, host or cluster and \
             resource pool, VM folder; the name must not be taken), then uploads the image to \
@@ -28,9 +28,13 @@ struct RunVCenter: ParsableCommand {
             If a step fails after the VM was created, skiff destroys that VM again and says so; \
             the uploaded image stays on the datastore.
 
-            A VMDK from 'skiff build --format vmdk' is monolithicSparse (a hosted format): it is \
-            attached as it is. ESXi runs only its own disk formats: convert it on the host \
-            (vmkfstools -i) or boot the ISO.
+            A VMDK from 'skiff build --format vmdk' is monolithicSparse, a hosted format ESXi does \
+            not run: skiff reads it into ESXi's flat format and uploads that into the VM's folder \
+            as [DS] NAME/NAME-boot.vmdk and NAME-boot-flat.vmdk (the whole disk, zeros included). \
+            An OVA ('skiff build --format ova') is imported instead: OvfManager.CreateImportSpec \
+            (the OVF's networks mapped onto --network in order), ImportVApp and its NFC lease \
+            (the streamOptimized disk uploaded), then the serial port, --cpus, --memory and \
+            --disk set with ReconfigVM_Task.
 
             Examples:
               export GOVC_URL=https://vc.example/sdk GOVC_USERNAME=admin GOVC_PASSWORD=...
@@ -39,7 +43,7 @@ struct RunVCenter: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The image: an ISO (skiff build --format iso) or a VMDK (--format vmdk).", valueName: "image"))
+    @Argument(help: ArgumentHelp("The image: an ISO (skiff build --format iso), a VMDK (--format vmdk) or an OVA (--format ova).", valueName: "image"))
     var image: String
 
     @OptionGroup(title: "Connection and placement")
@@ -77,7 +81,7 @@ struct RunVCenter: ParsableCommand {
 
     func run() throws {
         ChildProcess.blockStopSignals()
-        let kind = try checkImageForVCenter(image).kind
+        let kind = try checkImageForVCenter(image, allowOVA: true).kind
         let plan = try checkedPlan()
         if let waitIP, noStart || waitIP < 1 || waitIP > 86_400 {
             throw CLIError.usage(noStart ? "--wait-ip needs the VM started (not with --no-start)" : "--wait-ip \(waitIP): not a number of seconds (1 to 86400)")
@@ -107,57 +111,16 @@ struct RunVCenter: ParsableCommand {
             throw CLIError.failure("--name \(plan.name): \(vmx.datastorePath) already exists on the datastore (a VM that is not in the inventory?); choose another --name")
         }
 
-        let boot: VSphereBootMedium
-        var vmxPath: String? = nil
-        /// Where the image is, for messages after a failure.
-        let leftImage: String
-        var uploadedFolder: DatastoreFile? = nil
-        if kind == .iso {
-            let imageFile = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: folderPath + "/" + fileName(of: image))
-            _ = try pushImage(image, to: imageFile, session: session, replace: force, reuseSameSize: true)
-            boot = .iso(imageFile.datastorePath)
-            leftImage = "the image stays at \(imageFile.datastorePath)"
+        let vm: ManagedObjectReference
+        if kind == .ova {
+            vm = try importOVA(plan: plan, session: session, datacenter: datacenter, datastore: datastore, networks: networks,
+                               compute: compute, folder: folder.reference)
         } else {
-            // ESXi runs its own flat format, not the hosted sparse one: the disk is converted here
-            // and uploaded into the VM's folder as NAME-boot.vmdk (descriptor) and its -flat extent.
-            let disk = try uploadBootDisk(name: plan.name, hardwareVersion: plan.hardwareVersion, datacenter: datacenter,
-                                          datastore: datastore.name, session: session)
-            boot = .disk(disk.descriptor.datastorePath, capacityKiB: disk.capacitySectors / 2)
-            vmxPath = "\(plan.name)/\(plan.name).vmx"
-            uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: plan.name)
-            leftImage = "the boot disk's folder was deleted again"
-        }
-
-        var spec = VSphereVMSpec(
-            name: plan.name, datastore: datastore.name, memoryMiB: plan.memoryMiB, cpus: plan.cpus, hardwareVersion: plan.hardwareVersion,
-            boot: boot, networks: networks, dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 })
-        spec.vmxPath = vmxPath
-        let body = spec.createVMBody(folder: folder.reference, pool: compute.pool, host: compute.host)
-        let result: XML.Element?
-        do {
-            result = try session.runTask("CreateVM_Task", body)
-        } catch {
-            var left = leftImage
-            // A server may leave the VM's folder behind after a failed create (the simulator does):
-            // it had no NAME.vmx before, so what is there now is from this attempt.
-            if uploadedFolder == nil, (try? session.datastoreSize(vmx)) != nil {
-                uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: plan.name)
-                left += "; the folder the failed create left was deleted"
-            }
-            if let uploadedFolder {
-                do {
-                    try session.deleteDatastoreFile(uploadedFolder, datacenter: datacenter.reference)
-                } catch let cleanup {
-                    left = "the uploaded boot disk is left in \(uploadedFolder.datastorePath): deleting it failed (\(cleanup.message))"
-                }
-            }
-            throw CLIError.failure("\(error.message) (no VM was created; \(left))")
-        }
-        guard let vm = result.flatMap(ManagedObjectReference.init) else {
-            throw CLIError.failure("vSphere: CreateVM_Task finished without naming the new VM; look for \(plan.name) in \(folder.path)")
+            vm = try createVM(kind: kind, plan: plan, session: session, datacenter: datacenter, datastore: datastore.name, networks: networks,
+                              compute: compute, folder: folder, vmx: vmx, folderPath: folderPath)
         }
         writeStandardOutput("created: VM \(plan.name) (\(vm.value)) in \(folder.path)\n")
-        writeStandardError("skiff: \(plan.name) on \(compute.label), \(networks.isEmpty ? "no NIC" : "NICs on " + networks.map(\.name).joined(separator: ", ")), console \(spec.serialFile)\n")
+        writeStandardError("skiff: \(plan.name) on \(compute.label), \(networks.isEmpty ? "no NIC" : "NICs on " + networks.map(\.name).joined(separator: ", ")), console \(datastorePath(datastore.name, "\(plan.name)/\(plan.name).serial.log"))\n")
 
         guard !noStart else { return }
         do {
@@ -200,6 +163,168 @@ struct RunVCenter: ParsableCommand {
         request.hardwareVersion = hardwareVersion
         request.dataDisk = disk
         return try deployStep { () throws(DeployError) in try request.checked() }
+    }
+
+    /// Uploads the image (an ISO to --ds-folder, a VMDK converted into the VM's folder) and
+    /// creates the VM with CreateVM_Task. On failure nothing is left but the pushed ISO.
+    func createVM(kind: VCenterImageKind, plan: VCenterRunPlan, session: VSphereSession, datacenter: VSphereDatacenter, datastore: String,
+                  networks: [VSphereNetwork], compute: VSphereCompute, folder: (reference: ManagedObjectReference, path: String),
+                  vmx: DatastoreFile, folderPath: String) throws(CLIError) -> ManagedObjectReference {
+        let boot: VSphereBootMedium
+        var vmxPath: String? = nil
+        /// Where the image is, for messages after a failure.
+        let leftImage: String
+        var uploadedFolder: DatastoreFile? = nil
+        if kind == .iso {
+            let imageFile = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: folderPath + "/" + fileName(of: image))
+            _ = try pushImage(image, to: imageFile, session: session, replace: force, reuseSameSize: true)
+            boot = .iso(imageFile.datastorePath)
+            leftImage = "the image stays at \(imageFile.datastorePath)"
+        } else {
+            // ESXi runs its own flat format, not the hosted sparse one: the disk is converted here
+            // and uploaded into the VM's folder as NAME-boot.vmdk (descriptor) and its -flat extent.
+            let disk = try uploadBootDisk(name: plan.name, hardwareVersion: plan.hardwareVersion, datacenter: datacenter,
+                                          datastore: datastore, session: session)
+            boot = .disk(disk.descriptor.datastorePath, capacityKiB: disk.capacitySectors / 2)
+            vmxPath = "\(plan.name)/\(plan.name).vmx"
+            uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: plan.name)
+            leftImage = "the boot disk's folder was deleted again"
+        }
+
+        var spec = VSphereVMSpec(
+            name: plan.name, datastore: datastore, memoryMiB: plan.memoryMiB, cpus: plan.cpus, hardwareVersion: plan.hardwareVersion,
+            boot: boot, networks: networks, dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 })
+        spec.vmxPath = vmxPath
+        let body = spec.createVMBody(folder: folder.reference, pool: compute.pool, host: compute.host)
+        let result: XML.Element?
+        do {
+            result = try session.runTask("CreateVM_Task", body)
+        } catch {
+            var left = leftImage
+            // A server may leave the VM's folder behind after a failed create (the simulator does):
+            // it had no NAME.vmx before, so what is there now is from this attempt.
+            if uploadedFolder == nil, (try? session.datastoreSize(vmx)) != nil {
+                uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: plan.name)
+                left += "; the folder the failed create left was deleted"
+            }
+            if let uploadedFolder {
+                do {
+                    try session.deleteDatastoreFile(uploadedFolder, datacenter: datacenter.reference)
+                } catch let cleanup {
+                    left = "the uploaded boot disk is left in \(uploadedFolder.datastorePath): deleting it failed (\(cleanup.message))"
+                }
+            }
+            throw CLIError.failure("\(error.message) (no VM was created; \(left))")
+        }
+        guard let vm = result.flatMap(ManagedObjectReference.init) else {
+            throw CLIError.failure("vSphere: CreateVM_Task finished without naming the new VM; look for \(plan.name) in \(folder.path)")
+        }
+        return vm
+    }
+
+    /// Imports an OVA (OvfManager.CreateImportSpec, ImportVApp, the disks through the NFC lease),
+    /// then sets what the OVF does not: the serial port's file, vCPUs, memory, the data disk. On
+    /// failure the lease is aborted and the VM it made destroyed.
+    func importOVA(plan: VCenterRunPlan, session: VSphereSession, datacenter: VSphereDatacenter,
+                   datastore: (reference: ManagedObjectReference, name: String), networks: [VSphereNetwork],
+                   compute: VSphereCompute, folder: ManagedObjectReference) throws(CLIError) -> ManagedObjectReference {
+        let archive = try deployStep { () throws(DeployError) in try OVAArchive(path: image) }
+        let text = try deployStep { () throws(DeployError) in try archive.descriptorText() }
+        let ovf = try deployStep { () throws(DeployError) in try OVFDescriptor(text) }
+        // The OVF's networks in order onto the --network ones (the last one takes the rest).
+        var mapping: [(ovfName: String, network: ManagedObjectReference)] = []
+        if !networks.isEmpty {
+            for (index, name) in ovf.networks.enumerated() {
+                mapping.append((name, networks[min(index, networks.count - 1)].reference))
+            }
+        }
+        let spec = try deployStep { () throws(DeployError) in
+            try session.createImportSpec(descriptor: text, pool: compute.pool, datastore: datastore.reference, name: plan.name,
+                                         networkMapping: mapping)
+        }
+        if let error = spec.errors.first {
+            throw CLIError.failure("vSphere: CreateImportSpec: \(error) (nothing was created)")
+        }
+        for warning in spec.warnings { writeStandardError("skiff: import warning: \(warning)\n") }
+        if !spec.unsupported.isEmpty {
+            writeStandardError("skiff: the server maps no serial port from the OVF; skiff adds one after the import\n")
+        }
+        var uploads: [(item: OVFImportSpec.FileItem, member: OVAArchive.Member)] = []
+        for item in spec.fileItems {
+            guard let member = archive.member(named: item.path) else {
+                throw CLIError.usage("\(image): the OVF names \(item.path), which is not in the archive")
+            }
+            uploads.append((item, member))
+        }
+
+        let lease = try deployStep { () throws(DeployError) in
+            try session.importVApp(spec, pool: compute.pool, folder: folder, host: compute.host)
+        }
+        var entity: ManagedObjectReference? = nil
+        do throws(DeployError) {
+            let info = try session.waitForLease(lease)
+            entity = info.entity
+            let total = max(uploads.reduce(UInt64(0)) { $0 + $1.member.size }, 1)
+            var done: UInt64 = 0
+            var lastPercent = -1
+            for upload in uploads {
+                guard let url = info.deviceURLs.first(where: { $0.importKey == upload.item.deviceId }) else {
+                    throw DeployError.failure("vSphere: the import lease has no URL for \(upload.item.deviceId) (\(upload.item.path))")
+                }
+                let local = try temporaryCopy(of: upload.member, in: archive)
+                defer { unlink(local) }
+                let progress = UploadProgress(label: upload.item.path)
+                let before = done
+                try session.nfcUpload(local, to: url, create: upload.item.create) { sent, size in
+                    progress.update(sent, size)
+                    let percent = Int((before + sent) * 100 / total)
+                    // The lease expires without progress reports (every 10%, as the uploads go).
+                    if percent / 10 > lastPercent / 10 {
+                        lastPercent = percent
+                        try? session.leaseProgress(lease, percent: percent)
+                    }
+                }
+                done += upload.member.size
+            }
+            try session.leaseComplete(lease)
+        } catch {
+            session.leaseAbort(lease, reason: "skiff: \(error.message)")
+            var left = "the import was aborted"
+            if let entity, (try? session.properties(of: entity, ["name"])) != nil {
+                left += "; " + undo(entity, name: plan.name, session: session)
+            }
+            throw CLIError.failure("\(error.message) (\(left))")
+        }
+        guard let vm = entity else {
+            throw CLIError.failure("vSphere: the import lease named no VM; look for \(plan.name) in the inventory")
+        }
+        writeStandardOutput("imported: \(fileName(of: image)) as \(plan.name)\n")
+        do {
+            let devices = VSphereDevice.list(try session.properties(of: vm, ["config.hardware.device"])?.properties["config.hardware.device"])
+            let reconfiguration = VSphereImportReconfiguration(
+                cpus: plan.cpus, memoryMiB: plan.memoryMiB, serialFile: datastorePath(datastore.name, "\(plan.name)/\(plan.name).serial.log"),
+                dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 }, devices: devices)
+            try session.runTask("ReconfigVM_Task", try reconfiguration.body(vm: vm))
+        } catch {
+            throw CLIError.failure(error.message + "; " + undo(vm, name: plan.name, session: session))
+        }
+        return vm
+    }
+
+    /// The member copied into a temporary file (a body of known length for the client).
+    func temporaryCopy(of member: OVAArchive.Member, in archive: OVAArchive) throws(DeployError) -> String {
+        var template = Array((String(cString: getenv("TMPDIR") ?? strdup("/tmp")) + "/skiff-ova.XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw .failure("cannot make a temporary file: \(String(cString: strerror(errno)))") }
+        close(descriptor)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        do {
+            try archive.extract(member, to: path)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return path
     }
 
     /// Converts the sparse VMDK into a flat disk in a temporary folder and uploads it as

@@ -29,7 +29,7 @@ struct VCenterOptions: ParsableArguments {
     @Option(name: .customLong("datastore"), help: ArgumentHelp("The datastore (env GOVC_DATASTORE, VCDATASTORE; default: the datacenter's only one).", valueName: "name"))
     var datastore: String? = nil
 
-    @Option(name: .customLong("host"), help: ArgumentHelp("The host or cluster to run on (env GOVC_HOST, VCHOST; default: the only one).", valueName: "name"))
+    @Option(name: .customLong("host"), help: ArgumentHelp("The host or cluster to run on (env GOVC_HOST, VCHOST; default: the only one, else the first cluster).", valueName: "name"))
     var host: String? = nil
 
     @Option(name: .customLong("pool"), help: ArgumentHelp("The resource pool by path, e.g. DC0_C0/Resources/pool1 (env GOVC_RESOURCE_POOL; default: the host's or cluster's root pool).", valueName: "path"))

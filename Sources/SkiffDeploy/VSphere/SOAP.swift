@@ -50,6 +50,10 @@ public struct XMLWriter: Sendable {
         text += ">"
     }
 
+    mutating func appendRaw(_ xml: String) {
+        text += xml
+    }
+
     public mutating func close(_ name: String) {
         text += "</\(name)>"
     }
