@@ -80,7 +80,6 @@ struct RunVCenter: ParsableCommand {
     var waitIP: Int? = nil
 
     func run() throws {
-        ChildProcess.blockStopSignals()
         let kind = try checkImageForVCenter(image, allowOVA: true).kind
         let plan = try checkedPlan()
         if let waitIP, noStart || waitIP < 1 || waitIP > 86_400 {
@@ -119,6 +118,9 @@ struct RunVCenter: ParsableCommand {
             vm = try createVM(kind: kind, plan: plan, session: session, datacenter: datacenter, datastore: datastore.name, networks: networks,
                               compute: compute, folder: folder, vmx: vmx, folderPath: folderPath)
         }
+        // From here SIGINT/SIGTERM are taken by the console follower (a VM exists: skiff says what
+        // it leaves running); until now they ended skiff before anything was created.
+        ChildProcess.blockStopSignals()
         writeStandardOutput("created: VM \(plan.name) (\(vm.value)) in \(folder.path)\n")
         writeStandardError("skiff: \(plan.name) on \(compute.label), \(networks.isEmpty ? "no NIC" : "NICs on " + networks.map(\.name).joined(separator: ", ")), console \(datastorePath(datastore.name, "\(plan.name)/\(plan.name).serial.log"))\n")
 
