@@ -83,7 +83,7 @@ public final class HTTPClient {
             try source.rewind()
             try source.send(head: head, over: connection, progress: progress)
         } catch {
-            if connection.timedOut || error.message.hasPrefix(source.path + ":") {
+            if connection.timedOut || source.readFailed {
                 close()
                 throw error
             }
@@ -163,6 +163,8 @@ private final class BodySource {
     private var fd: Int32 = -1
     private(set) var length: UInt64?
     let path: String
+    /// The file could not be read: the request cannot be completed on any connection.
+    private(set) var readFailed = false
 
     init(_ body: HTTPBody) throws(DeployError) {
         self.body = body
@@ -222,6 +224,7 @@ private final class BodySource {
                 if count < 0, errno == EINTR { continue }
                 guard count > 0 else {
                     let reason = count < 0 ? String(cString: strerror(errno)) : "it became shorter while it was sent"
+                    readFailed = true
                     throw .failure("\(path): cannot read (\(reason))")
                 }
                 try connection.write(chunk[0..<count])

@@ -280,7 +280,6 @@ final class TLSConnection {
                     try waitOrThrow(Int16(POLLIN), "waiting for the response")
                     continue
                 }
-                if error == ECONNRESET { return 0 }
                 throw .failure("\(name): receiving failed (\(String(cString: strerror(error))))")
             }
         }

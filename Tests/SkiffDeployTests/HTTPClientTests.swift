@@ -9,9 +9,16 @@ import XCTest
 /// connection's first read saw request bytes or the end, and each request line, to a file.
 final class HTTPClientTests: XCTestCase {
     private static let serverScript = #"""
-    import hashlib, http.server, os, ssl, sys, threading
+    import hashlib, http.server, os, ssl, sys, threading, time
     mode, certificate, key, log_path, port_path = sys.argv[1:6]
     lock = threading.Lock()
+    parent = os.getppid()
+    def watchdog():
+        # Ends with the test process, even when it dies before its tearDown.
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watchdog, daemon=True).start()
     def log(line):
         with lock, open(log_path, "a") as f:
             f.write(line + "\n")
@@ -57,6 +64,11 @@ final class HTTPClientTests: XCTestCase {
             self.end_headers()
         def do_PUT(self):
             log("request " + self.requestline)
+            if self.path == "/reject":
+                # Answers before reading the body and closes: the client is still sending.
+                self.close_connection = True
+                self.reply(b"too large", status=413, extra=[("Connection", "close")])
+                return
             remaining = int(self.headers["Content-Length"])
             digest, total = hashlib.sha256(), 0
             while remaining:
@@ -154,6 +166,10 @@ final class HTTPClientTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.serverScript, tls ? "tls" : "plain", certificate, directory + "/key.pem", log, portFile]
+        process.standardOutput = FileHandle.nullDevice
+        // Its tracebacks (handshakes the tests make fail) go to a file, shown if it does not start.
+        _ = FileManager.default.createFile(atPath: log + ".stderr", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log + ".stderr")
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -167,7 +183,8 @@ final class HTTPClientTests: XCTestCase {
         }
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
-        throw DeployError.failure("python3's test server did not start (is python3 installed? Scripts/deps.sh test)")
+        let output = (try? String(contentsOfFile: log + ".stderr", encoding: .utf8)) ?? ""
+        throw DeployError.failure("python3's test server did not start (is python3 installed? Scripts/deps.sh test): \(output)")
     }
 
     private func logLines(_ peer: Peer) -> [String] {
@@ -321,10 +338,48 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(error?.message, "127.0.0.1:\(port): cannot connect (connection refused)")
     }
 
-    func testUnknownHostNamesHostAndPort() throws {
-        // .invalid never resolves (RFC 6761 §6.4); the lookup fails without a query leaving.
-        let error = message { _ = try HTTPClient(endpoint: HTTPEndpoint(url: "https://vc.invalid:444"), timeout: 5).send(HTTPRequest(method: "GET", target: "/")) }
-        XCTAssertTrue(error?.message.hasPrefix("vc.invalid:444: cannot resolve the host name (") ?? false, "\(String(describing: error))")
+    func testUnresolvableHostNamesHostAndPort() throws {
+        // A 64-byte label is not a DNS name (RFC 1035 §2.3.4): glibc fails the lookup without
+        // sending a query (checked with strace), so nothing leaves the machine.
+        let host = String(repeating: "a", count: 64) + ".invalid"
+        let error = message { _ = try HTTPClient(endpoint: HTTPEndpoint(url: "https://\(host):444"), timeout: 5).send(HTTPRequest(method: "GET", target: "/")) }
+        XCTAssertTrue(error?.message.hasPrefix("\(host):444: cannot resolve the host name (") ?? false, "\(String(describing: error))")
+    }
+
+    func testACertificateForAnotherNameIsRejected() throws {
+        // The certificate names only IP:127.0.0.1; "localhost" comes from /etc/hosts.
+        let peer = try startServer()
+        let client = HTTPClient(endpoint: try HTTPEndpoint(url: "https://localhost:\(peer.port)/sdk"), verification: .caFile(certificate), timeout: 10)
+        let error = message { _ = try client.send(HTTPRequest(method: "GET", target: "/")) }
+        XCTAssertEqual(error?.message, "localhost:\(peer.port): certificate is not for localhost (hostname mismatch); pin it with --thumbprint \(Self.certificateSHA1) or pass --insecure")
+        XCTAssertFalse(logLines(peer).contains { $0.hasPrefix("request") })
+    }
+
+    func testAServerThatClosesDuringAnUploadIsAnErrorNotSIGPIPE() throws {
+        // With SIGPIPE at its default, a write to the reset connection without MSG_NOSIGNAL
+        // would kill the test process.
+        var previous = sigaction()
+        var standard = sigaction()
+        standard.__sigaction_handler.sa_handler = SIG_DFL
+        sigaction(SIGPIPE, &standard, &previous)
+        defer { sigaction(SIGPIPE, &previous, nil) }
+        let path = Self.directory! + "/big.bin"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(count: 32 << 20))
+        for tls in [true, false] {
+            let peer = try startServer(tls: tls)
+            let client = try client(peer, .insecure, scheme: tls ? "https" : "http")
+            var status: Int?
+            let error = message { status = try client.send(HTTPRequest(method: "PUT", target: "/reject", body: .file(path: path))).status }
+            // The 413 if it was read before the reset, else a failure naming the server.
+            if let error {
+                XCTAssertTrue(error.message.hasPrefix("127.0.0.1:\(peer.port): "), error.message)
+                XCTAssertEqual(error.kind, .failure)
+            } else {
+                XCTAssertEqual(status, 413)
+            }
+            // The client is usable afterwards, on a new connection.
+            XCTAssertEqual(try client.send(HTTPRequest(method: "GET", target: "/after")).status, 200)
+        }
     }
 
     func testASilentServerTimesOut() throws {
