@@ -18,6 +18,8 @@ public final class HTTPClient {
     /// TCP connections opened so far (a kept-alive connection is reused, so this stays low).
     public private(set) var connectionsOpened = 0
 
+    /// `timeout`: the seconds of silence allowed while connecting and in each wait to send or
+    /// receive (a slow but steady upload never times out).
     public init(endpoint: HTTPEndpoint, verification: TLSVerification = .system, timeout: Double = 60) {
         self.endpoint = endpoint
         self.verification = verification

@@ -132,6 +132,12 @@ final class TLSConnection {
         case .caFile(let path):
             trust = Int32(SKIFF_TLS_TRUST_CA_FILE.rawValue)
             caFile = path
+            // OpenSSL's three-entry error for a missing file says less than this.
+            let probe = open(path, O_RDONLY | O_CLOEXEC)
+            guard probe >= 0 else {
+                throw .failure("\(path): cannot read the CA certificates (\(String(cString: strerror(errno))))")
+            }
+            Glibc.close(probe)
         case .insecure, .thumbprint: trust = Int32(SKIFF_TLS_TRUST_NONE.rawValue)
         }
         let isIP = isIPv4Literal(endpoint.host) || isIPv6Literal(endpoint.host)

@@ -235,7 +235,11 @@ final class HTTPClientTests: XCTestCase {
         let error = message { _ = try self.client(peer, .caFile(other)).send(HTTPRequest(method: "GET", target: "/")) }
         XCTAssertTrue(error?.message.hasPrefix("127.0.0.1:\(peer.port): certificate not trusted (") ?? false, "\(String(describing: error))")
         let missing = message { _ = try self.client(peer, .caFile("/nonexistent/ca.pem")).send(HTTPRequest(method: "GET", target: "/")) }
-        XCTAssertTrue(missing?.message.contains("cannot load CA certificates from /nonexistent/ca.pem") ?? false, "\(String(describing: missing))")
+        XCTAssertEqual(missing?.message, "/nonexistent/ca.pem: cannot read the CA certificates (No such file or directory)")
+        let notPEM = Self.directory! + "/not.pem"
+        _ = FileManager.default.createFile(atPath: notPEM, contents: Data("not a certificate\n".utf8))
+        let garbage = message { _ = try self.client(peer, .caFile(notPEM)).send(HTTPRequest(method: "GET", target: "/")) }
+        XCTAssertTrue(garbage?.message.hasPrefix("127.0.0.1:\(peer.port): cannot set up TLS (cannot load CA certificates from \(notPEM) (") ?? false, "\(String(describing: garbage))")
     }
 
     func testThumbprintPinsBySHA1OrSHA256() throws {
