@@ -141,7 +141,8 @@ snapshot() {
 }
 
 # refused LABEL WHAT TEXT...: the last sk call failed with exactly one `error:` line containing each
-# TEXT (case-insensitive), no crash, and the snapshot in $WORKDIR/before is unchanged.
+# TEXT (case-insensitive), no crash, and the snapshot in $WORKDIR/before is unchanged (which then
+# becomes the new one, so a leftover is reported once).
 refused() {
     local label=$1 what=$2 text problem=""
     shift 2
@@ -159,6 +160,7 @@ refused() {
     snapshot >"$WORKDIR/after"
     if ! diff -u "$WORKDIR/before" "$WORKDIR/after" >"$WORKDIR/created.diff"; then
         problem+="${problem:+; }it left something behind: $(grep '^[-+][^-+]' "$WORKDIR/created.diff" | tr '\n' ' ')"
+        cp "$WORKDIR/after" "$WORKDIR/before"
     fi
     if [[ -z "$problem" ]]; then
         ok "$what: $(grep -m1 '^error: ' "$OUT/$label.all")"
@@ -258,7 +260,8 @@ check_boot_disk() {
 # The password in anything skiff showed or wrote (reads the files, so call it at the end of a model).
 check_password_hidden() {
     local hits
-    hits=$(grep -rlF -e "$VCSIM_PASSWORD" -e "$password_in_url" "$OUT" "$SKIFF_HOME" "$IMAGES" "$DS_DIR" 2>/dev/null || true)
+    hits=$(grep -rlF -e "$VCSIM_PASSWORD" -e "$password_in_url" "$OUT" "$SKIFF_HOME" "$IMAGES" "$DS_DIR" 2>/dev/null \
+        | sed "s|^$WORKDIR/||" | tr '\n' ' ' || true)
     if [[ -z "$hits" ]]; then
         ok "the password (also percent-encoded) is in none of skiff's $(find "$OUT" -type f | wc -l) output files, its HOME, the image folder or the datastore"
     else
@@ -320,7 +323,8 @@ run_model() {
             --memory 128 --network "VM Network" --disk 64M --detach --wait-ip 60
         echo "$SK_STATUS" >"$WORKDIR/run-vmdk.status"
     ) &
-    local runner=$! console="" arguments_checked=0
+    local runner=$! console=""
+    : >"$WORKDIR/arguments"
     for _ in $(seq 300); do
         if [[ -z "$console" ]] && grep -q '^powered on: hello-vmdk' "$OUT/run-vmdk.out" 2>/dev/null; then
             if vm_facts hello-vmdk; then
@@ -339,29 +343,24 @@ run_model() {
                 fi
             fi
         fi
-        if [[ $arguments_checked -eq 0 ]]; then
-            local skiff_pids
-            skiff_pids=$(pgrep -P "$runner" 2>/dev/null | tr '\n' ' ')
-            if [[ -n "$skiff_pids" ]]; then
-                # shellcheck disable=SC2086
-                process_arguments $skiff_pids >"$WORKDIR/arguments"
-                if grep -qF -- "$SKIFF run vcenter" "$WORKDIR/arguments" \
-                    && grep -v '^timeout ' "$WORKDIR/arguments" | grep -qF -- "$SKIFF run vcenter"; then
-                    arguments_checked=1
-                    if grep -qF -- "$VCSIM_PASSWORD" "$WORKDIR/arguments"; then
-                        bad "the password is in skiff's process arguments" "$WORKDIR/arguments"
-                    else
-                        ok "the password is not in the arguments of skiff's processes ($(wc -l <"$WORKDIR/arguments") seen)"
-                    fi
-                fi
-            fi
-        fi
+        # skiff's processes (below timeout) and their arguments, sampled every round while it runs
+        local skiff_pids
+        skiff_pids=$(pgrep -P "$runner" 2>/dev/null | tr '\n' ' ' || true)
+        # shellcheck disable=SC2086
+        [[ -z "$skiff_pids" ]] || process_arguments $skiff_pids >>"$WORKDIR/arguments"
         running "$runner" || break
         sleep 0.2
     done
     wait "$runner" || true
     SK_STATUS=$(cat "$WORKDIR/run-vmdk.status" 2>/dev/null || echo 255)
-    [[ $arguments_checked -eq 1 ]] || bad "could not read skiff's process arguments while it ran"
+    sort -u "$WORKDIR/arguments" >"$WORKDIR/arguments.seen" 2>/dev/null || true
+    if ! grep -qv '^timeout ' "$WORKDIR/arguments.seen"; then
+        bad "could not read skiff's process arguments while it ran" "$WORKDIR/arguments.seen"
+    elif grep -qF -e "$VCSIM_PASSWORD" -e "$password_in_url" "$WORKDIR/arguments.seen"; then
+        bad "the password is in the arguments of skiff's processes" "$WORKDIR/arguments.seen"
+    else
+        ok "the password is not in the arguments of skiff's processes ($(wc -l <"$WORKDIR/arguments.seen") seen)"
+    fi
     [[ -n "$console" ]] || bad "hello-vmdk: no console file to write to (no powered-on line, or no serial port)" "$OUT/run-vmdk.all"
     if succeeded run-vmdk "run the VMDK --detach --wait-ip"; then
         has run-vmdk "ip line from the console's net: line" "^ip: $(regex_quote "$GUEST_ADDRESS")$"
