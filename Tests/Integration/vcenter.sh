@@ -36,7 +36,7 @@
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/vcsim.bash"
 require_root
-require_commands ip cmp timeout qemu-img
+require_commands ip cmp timeout qemu-img pgrep
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=""                      # skiff's stdout/stderr, one set of files per call: $WORKDIR/out-MODE
