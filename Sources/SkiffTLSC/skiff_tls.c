@@ -96,7 +96,10 @@ static int map_result(skiff_tls *tls, int result, int reading) {
     switch (error) {
     case SSL_ERROR_WANT_READ: return SKIFF_TLS_WANT_READ;
     case SSL_ERROR_WANT_WRITE: return SKIFF_TLS_WANT_WRITE;
-    case SSL_ERROR_ZERO_RETURN: return reading ? SKIFF_TLS_CLOSED : SKIFF_TLS_ERROR;
+    case SSL_ERROR_ZERO_RETURN:
+        if (reading) return SKIFF_TLS_CLOSED;
+        snprintf(tls->message, sizeof tls->message, "the server closed the TLS session");
+        return SKIFF_TLS_ERROR;
     default: break;
     }
     tls->failed = 1;

@@ -310,11 +310,14 @@ final class HTTPClientTests: XCTestCase {
         let expected = try Self.run(["openssl", "dgst", "-sha256", "-r", path]).split(separator: " ")[0]
         let client = try client(peer, .thumbprint(Self.certificateSHA256))
         var reports: [(UInt64, UInt64)] = []
+        let started = Date()
         let response = try client.send(HTTPRequest(method: "PUT", target: "/folder/app%20one.iso?dcPath=DC0&dsName=LocalDS_0", body: .file(path: path)), progress: { reports.append(($0, $1)) })
         XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "\(bytes.count) \(expected)")
         XCTAssertEqual(reports.last?.0, UInt64(bytes.count))
         XCTAssertEqual(reports.last?.1, UInt64(bytes.count))
         XCTAssertEqual(reports.map(\.0), reports.map(\.0).sorted())
+        // At most about ten reports a second, plus the last one.
+        XCTAssertLessThanOrEqual(Double(reports.count), Date().timeIntervalSince(started) * 10 + 2, "\(reports.count) reports")
         XCTAssertTrue(logLines(peer).contains("request PUT /folder/app%20one.iso?dcPath=DC0&dsName=LocalDS_0 HTTP/1.1"))
         // The same client uploads again on the same connection.
         XCTAssertEqual(String(decoding: try client.send(HTTPRequest(method: "PUT", target: "/again", body: .bytes([1, 2, 3]))).body, as: UTF8.self).prefix(2), "3 ")
