@@ -39,6 +39,8 @@ fi
 # libFuzzer entry point, picking the target named by SKIFF_FUZZ_TARGET on its first call.
 binary="$out/fuzz-all"
 all_modules="SkiffWire SkiffPlatform SkiffStack SkiffServices SkiffConfig"
+# Parsers of hosted modules that import nothing, fuzzed with the rest: vSphere's XML/SOAP reader.
+extra_sources="Sources/SkiffDeploy/VSphere/XMLReader.swift Sources/SkiffDeploy/VSphere/SOAP.swift"
 
 build_all() {
     local src="$out/src-all" module source name
@@ -50,6 +52,9 @@ build_all() {
             sed -E '/^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package)[[:space:]]+)?import[[:space:]]+Skiff/d' \
                 "$source" >"$src/${module}_$(basename "$source")"
         done < <(find Sources/"$module" -name '*.swift' | sort)
+    done
+    for source in $extra_sources; do
+        cp "$source" "$src/Extra_$(basename "$source")"
     done
     local cases=""
     for source in Fuzz/*.swift; do
