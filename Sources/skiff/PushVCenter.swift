@@ -115,24 +115,25 @@ func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession,
     var info = stat()
     guard stat(image, &info) == 0 else { throw CLIError.usage("\(image): \(String(cString: strerror(errno)))") }
     let size = UInt64(info.st_size)
-    let existing = try deployStep { () throws(DeployError) in try session.datastoreSize(file) }
-    if let existing {
-        if reuseSameSize && existing == size && !replace {
+    let existing = try deployStep { () throws(DeployError) in try session.datastoreHead(file) }
+    if existing.exists {
+        if reuseSameSize && existing.size == size && !replace {
             writeStandardError("skiff: \(file.datastorePath) is already on the datastore with the same size (\(size) bytes); not uploading it again (--force replaces it)\n")
             return file
         }
-        guard replace else {
-            throw CLIError.failure("\(file.datastorePath): already on the datastore (\(existing) bytes); --force replaces it")
+        guard replace || reuseSameSize else {
+            throw CLIError.failure("\(file.datastorePath): already on the datastore (\(existing.size.map { "\($0) bytes" } ?? "size unknown")); --force replaces it")
         }
+        writeStandardError("skiff: replacing \(file.datastorePath) (\(existing.size.map { "\($0) bytes" } ?? "size unknown") on the datastore, \(size) here)\n")
     }
     let progress = UploadProgress(label: label ?? fileName(of: image))
     try deployStep { () throws(DeployError) in
         try session.datastoreUpload(image, to: file) { sent, total in progress.update(sent, total) }
     }
-    // What arrived, as the server sees it.
-    let stored = try deployStep { () throws(DeployError) in try session.datastoreSize(file) }
-    guard stored == size else {
-        throw CLIError.failure("\(file.datastorePath): the datastore has \(stored.map { "\($0) bytes" } ?? "no file") after the upload, not \(size) bytes")
+    // What arrived, as the server sees it (when it says the size).
+    let stored = try deployStep { () throws(DeployError) in try session.datastoreHead(file) }
+    guard stored.exists, stored.size == nil || stored.size == size else {
+        throw CLIError.failure("\(file.datastorePath): the datastore has \(stored.exists ? "\(stored.size ?? 0) bytes" : "no file") after the upload, not \(size) bytes")
     }
     writeStandardOutput("pushed: \(file.datastorePath) (\(size) bytes)\n")
     return file

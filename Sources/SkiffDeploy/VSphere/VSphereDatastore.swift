@@ -69,17 +69,23 @@ public enum DatastoreRead: Equatable, Sendable {
 }
 
 extension VSphereSession {
-    /// The file's size, or nil when it does not exist.
-    public func datastoreSize(_ file: DatastoreFile) throws(DeployError) -> UInt64? {
+    /// Whether the file exists, and its size when the server says it (HEAD's Content-Length).
+    public func datastoreHead(_ file: DatastoreFile) throws(DeployError) -> (exists: Bool, size: UInt64?) {
         let response = try datastoreRequest(HTTPRequest(method: "HEAD", target: file.target, headers: cookieHeader), file)
         switch response.status {
         case 200:
-            return response.header("Content-Length").flatMap { UInt64($0.trimmingXMLSpace) } ?? 0
+            return (true, response.header("Content-Length").flatMap { UInt64($0.trimmingXMLSpace) })
         case 404:
-            return nil
+            return (false, nil)
         default:
             throw Self.datastoreError("HEAD", file, response)
         }
+    }
+
+    /// The file's size (0 when the server does not say), or nil when it does not exist.
+    public func datastoreSize(_ file: DatastoreFile) throws(DeployError) -> UInt64? {
+        let head = try datastoreHead(file)
+        return head.exists ? head.size ?? 0 : nil
     }
 
     /// Uploads a local file (streamed), calling `progress(sent, total)` as it goes.
