@@ -18,17 +18,22 @@
 #     line and then the kernel's `net: eth0 ADDRESS/24 ...` line into the serial port's file, and
 #     skiff must print `ip: ADDRESS`; with no such line, --wait-ip 3 gives up with one error;
 #   - run --no-start without --name: a VM named after the image, poweredOff, its ISO uploaded by
-#     run itself (cmp), on "VM Network" by default;
+#     run itself (cmp), on "VM Network" by default; and with LinuxKit's VCURL, VCDATACENTER,
+#     VCDATASTORE, VCHOST (a standalone host: the VM lands on it, in its root pool) and VCNETWORK
+#     in place of flags (VCDATASTORE=NoSuchDS is refused, so the variable is read);
 #   - stop (poweredOff afterwards), rm (no VM afterwards), rm of a running VM needs --force, rm and
 #     stop of a missing name are one clear error;
 #   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
-#     datastore's files unchanged): a wrong password, --datastore NoSuchDS, --network NoSuchNet, a
+#     datastore's files unchanged): a wrong password (the fault's name, InvalidLogin, shown),
+#     --datastore NoSuchDS, --network NoSuchNet, a
 #     wrong --thumbprint, and default verification (the simulator's self-signed certificate), which
 #     must name --thumbprint as the fix; the password read from VCPASSWORD, --password-file and the
 #     URL's user info also logs in;
 #   - the password (with `&`, `<` and a quote in it, so it must be XML-escaped) never appears in
 #     skiff's output, in the arguments of skiff's processes, or in any file skiff wrote (its HOME,
-#     the image folder, the datastore).
+#     the image folder, the datastore);
+#   - every command logs out: no session is left on the server at the end (the control: vminfo
+#     sees skiff's session while run --wait-ip waits).
 # Every check runs; the summary lists the failed ones.
 #
 # Usage: sudo SKIFF=path/to/skiff Tests/Integration/vcenter.sh   (Scripts/integration.sh sets SKIFF)
@@ -94,9 +99,9 @@ bad() {
 }
 
 # sk LABEL SKIFF-ARGUMENTS...: runs skiff in the namespace, bounded to 90 s, with only the
-# connection in the environment: GOVC_URL=$SK_URL, GOVC_USERNAME, and GOVC_PASSWORD=$SK_PASSWORD
-# unless that is empty (set SK_URL/SK_PASSWORD/SK_ENV for one call: `SK_PASSWORD=x sk ...`;
-# SK_ENV holds extra NAME=VALUE words to export). Output in $OUT/LABEL.out and .err, both in
+# connection in the environment: GOVC_URL=$SK_URL and GOVC_PASSWORD=$SK_PASSWORD unless empty,
+# GOVC_USERNAME (set SK_URL/SK_PASSWORD/SK_ENV for one call: `SK_PASSWORD=x sk ...`;
+# SK_ENV holds extra NAME=VALUE lines to export). Output in $OUT/LABEL.out and .err, both in
 # $OUT/LABEL.all; the status in SK_STATUS.
 SK_URL=""
 SK_PASSWORD=""
@@ -110,9 +115,10 @@ sk() {
             [[ $name == GOVC_* || $name == VC* || $name == SSL_CERT_* ]] && unset "$name"
         done
         export HOME="$SKIFF_HOME" XDG_CONFIG_HOME="$SKIFF_HOME/.config" XDG_CACHE_HOME="$SKIFF_HOME/.cache"
-        export GOVC_URL="$SK_URL" GOVC_USERNAME="$VCSIM_USERNAME"
+        [[ -n "$SK_URL" ]] && export GOVC_URL="$SK_URL"
+        export GOVC_USERNAME="$VCSIM_USERNAME"
         [[ -n "$SK_PASSWORD" ]] && export GOVC_PASSWORD="$SK_PASSWORD"
-        for word in $SK_ENV; do export "${word?}"; done
+        while IFS= read -r word; do [[ -z "$word" ]] || export "${word?}"; done <<<"$SK_ENV"
         exec ip netns exec "$NS" timeout 90 "$SKIFF" "$@"
     ) >"$OUT/$label.out" 2>"$OUT/$label.err" || SK_STATUS=$?
     cat "$OUT/$label.out" "$OUT/$label.err" >"$OUT/$label.all"
@@ -278,11 +284,11 @@ process_arguments() {
     done
 }
 
-# run_model MODE DATACENTER NETWORK...
+# run_model MODE DATACENTER HOST NETWORK...: HOST is a standalone host for the VC* variables' run.
 run_model() {
     MODE=$1
-    local datacenter=$2
-    shift 2
+    local datacenter=$2 host=$3
+    shift 3
     local networks=("$@") network_flags=() network
     for network in "${networks[@]}"; do network_flags+=(--network "$network"); done
     local model_started=$SECONDS
@@ -340,6 +346,8 @@ run_model() {
                     printf 'net: eth0 %s/24 mtu 1500 mac %s\r\nroute: default via 198.18.7.1 dev eth0\r\n' \
                         "$GUEST_ADDRESS" "${mac:-00:0c:29:00:00:01}" >>"$file"
                     log "wrote the guest's net: line to $console"
+                    # the control for the logout check at the end: skiff's session is visible now
+                    vminfo "$NS" sessions >"$WORKDIR/sessions-during" 2>&1 || true
                 fi
             fi
         fi
@@ -397,6 +405,25 @@ run_model() {
     sk rm-fresh rm vcenter fresh --ca-file "$VCSIM_CERT"
     succeeded rm-fresh "rm of a powered-off VM without --force"
 
+    # LinuxKit's variables instead of flags and GOVC_URL: the URL, datacenter, datastore, the last
+    # network and a host
+    local last_network=${networks[${#networks[@]} - 1]}
+    SK_URL="" SK_ENV=$'VCURL='"$VCSIM_URL"$'\nVCDATACENTER='"$datacenter"$'\nVCDATASTORE=LocalDS_0\nVCHOST='"$host"$'\nVCNETWORK='"$last_network" \
+        sk run-env run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name hello-env --no-start
+    succeeded run-env "run with VCURL, VCDATACENTER=$datacenter, VCDATASTORE, VCHOST=$host, VCNETWORK=$last_network"
+    if vm_facts hello-env; then
+        vm_has hello-env "on the host VCHOST names" "^host $host$"
+        vm_has hello-env "in that host's root pool" "^pool Resources owner=$host$"
+        vm_has hello-env "one NIC on $last_network" "^nic vmxnet3 network=$last_network mac="
+    else
+        bad "hello-env: vminfo cannot read it" "$WORKDIR/hello-env.vm"
+    fi
+    sk rm-env rm vcenter hello-env --ca-file "$VCSIM_CERT"
+    succeeded rm-env "rm hello-env"
+    snapshot >"$WORKDIR/before"
+    SK_ENV="VCDATASTORE=NoSuchDS" sk env-no-datastore run vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT" --name probe --detach
+    refused env-no-datastore "VCDATASTORE=NoSuchDS" "NoSuchDS"
+
     # --wait-ip when the console never says: a bounded wait and one error, no address made up
     local wait_started=$SECONDS
     sk run-noip run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name hello-noip --detach --wait-ip 3
@@ -439,7 +466,7 @@ run_model() {
     # errors that must leave nothing behind (probe.iso was never pushed: an upload would show)
     local probe=("$IMAGES/probe.iso" --name probe --disk 1G --detach)
     SK_PASSWORD="wrong-$VCSIM_PASSWORD" sk bad-password run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT"
-    refused bad-password "a wrong password" "login"
+    refused bad-password "a wrong password" "InvalidLogin"
     sk no-datastore run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --datastore NoSuchDS
     refused no-datastore "--datastore NoSuchDS" "NoSuchDS"
     sk no-network run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --network "VM Network" --network NoSuchNet
@@ -451,7 +478,7 @@ run_model() {
     sk push-unverified push vcenter "$IMAGES/probe.iso"
     refused push-unverified "push with an unverifiable certificate" "--thumbprint"
     SK_PASSWORD="wrong-$VCSIM_PASSWORD" sk push-bad-password push vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT"
-    refused push-bad-password "push with a wrong password" "login"
+    refused push-bad-password "push with a wrong password" "InvalidLogin"
     sk push-bad-thumbprint push vcenter "$IMAGES/probe.iso" --thumbprint "$(printf 'AB:%.0s' {1..19})AB"
     refused push-bad-thumbprint "push with a wrong --thumbprint" "thumbprint"
     sk push-no-datastore push vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT" --datastore NoSuchDS
@@ -477,16 +504,25 @@ run_model() {
     has ca-env "GOVC_TLS_CA_CERTS connects" "^vcenter: connected to "
 
     check_password_hidden
+    grep -q '^session ' "$WORKDIR/sessions-during" 2>/dev/null \
+        && ok "vminfo saw skiff's session while run --wait-ip waited: $(head -n 1 "$WORKDIR/sessions-during")" \
+        || bad "vminfo saw no session of skiff's while run --wait-ip waited" "$WORKDIR/sessions-during"
+    if vminfo "$NS" sessions >"$WORKDIR/sessions" 2>&1; then
+        [[ -s "$WORKDIR/sessions" ]] && bad "skiff left sessions logged in" "$WORKDIR/sessions" \
+            || ok "every skiff command logged out (no session left on the server)"
+    else
+        bad "vminfo sessions failed" "$WORKDIR/sessions"
+    fi
     vcsim_stop
     log "$MODE: done in $((SECONDS - model_started))s"
 }
 
-run_model vpx DC0 "VM Network" DC0_DVPG0
-run_model esx ha-datacenter "VM Network"
+run_model vpx DC0 DC0_H0 "VM Network" DC0_DVPG0
+run_model esx ha-datacenter localhost.localdomain "VM Network"
 
 if ((${#failed[@]} > 0)); then
     echo "${#failed[@]} of $checks checks failed:"
     printf '  %s\n' "${failed[@]}"
     fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
 fi
-pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, --no-start, stop, rm, refused cases leave nothing, password hidden"
+pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"

@@ -6,6 +6,8 @@
 //	vminfo vm NAME     the VM's state and devices, one fact per line (below); exit 3 if no VM has
 //	                   that name, 4 if several do
 //	vminfo vms         every VM's name, sorted, one per line
+//	vminfo sessions    every session but its own, `session USER agent=USER-AGENT`, sorted (a client
+//	                   that logged out leaves none)
 //
 // The connection comes from the environment only (the password never on a command line):
 // VCSIM_URL (https://HOST:PORT/sdk), VCSIM_USERNAME, VCSIM_PASSWORD, and VCSIM_CERT (a PEM file of
@@ -21,6 +23,8 @@
 //	numCPU N
 //	memoryMB N
 //	version vmx-NN
+//	host HOST-NAME                               (runtime.host)
+//	pool POOL-NAME owner=COMPUTE-RESOURCE-NAME   (the VM's resource pool)
 //	boot ORDER                                   (only when the VM has a boot order: cdrom,disk:KEY,...)
 //	nic vmxnet3 network=NAME mac=MAC             (NAME: the Network's or port group's name;
 //	                                              a DV port adds ` switch=DVS-NAME`)
@@ -57,7 +61,7 @@ func fatal(status int, format string, args ...interface{}) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vminfo vm NAME | vminfo vms   (connection from VCSIM_URL, VCSIM_USERNAME,")
+	fmt.Fprintln(os.Stderr, "usage: vminfo vm NAME | vms | sessions   (connection from VCSIM_URL, VCSIM_USERNAME,")
 	fmt.Fprintln(os.Stderr, "       VCSIM_PASSWORD, and VCSIM_CERT or VCSIM_SHA1)")
 	os.Exit(2)
 }
@@ -189,7 +193,7 @@ func dumpVM(ctx context.Context, client *vim25.Client, name string) int {
 	}
 	collector := property.DefaultCollector(client)
 	var vm mo.VirtualMachine
-	if err := collector.RetrieveOne(ctx, refs[0], []string{"name", "config", "runtime.powerState"}, &vm); err != nil {
+	if err := collector.RetrieveOne(ctx, refs[0], []string{"name", "config", "runtime.powerState", "runtime.host", "resourcePool"}, &vm); err != nil {
 		fatal(1, "retrieving %s: %v", refs[0].Value, err)
 	}
 	if vm.Config == nil {
@@ -214,6 +218,24 @@ func dumpVM(ctx context.Context, client *vim25.Client, name string) int {
 	fmt.Printf("numCPU %d\n", config.Hardware.NumCPU)
 	fmt.Printf("memoryMB %d\n", config.Hardware.MemoryMB)
 	fmt.Printf("version %s\n", config.Version)
+	if vm.Runtime.Host != nil {
+		var host mo.HostSystem
+		if err := collector.RetrieveOne(ctx, *vm.Runtime.Host, []string{"name"}, &host); err != nil {
+			fatal(1, "retrieving %s: %v", vm.Runtime.Host.Value, err)
+		}
+		fmt.Printf("host %s\n", host.Name)
+	}
+	if vm.ResourcePool != nil {
+		var pool mo.ResourcePool
+		if err := collector.RetrieveOne(ctx, *vm.ResourcePool, []string{"name", "owner"}, &pool); err != nil {
+			fatal(1, "retrieving %s: %v", vm.ResourcePool.Value, err)
+		}
+		var owner mo.ManagedEntity
+		if err := collector.RetrieveOne(ctx, pool.Owner, []string{"name"}, &owner); err != nil {
+			fatal(1, "retrieving %s: %v", pool.Owner.Value, err)
+		}
+		fmt.Printf("pool %s owner=%s\n", pool.Name, owner.Name)
+	}
 	if config.BootOptions != nil && len(config.BootOptions.BootOrder) > 0 {
 		order := make([]string, 0, len(config.BootOptions.BootOrder))
 		for _, item := range config.BootOptions.BootOrder {
@@ -308,6 +330,28 @@ func dumpVM(ctx context.Context, client *vim25.Client, name string) int {
 	return 0
 }
 
+// listSessions prints every session other than this program's own.
+func listSessions(ctx context.Context, client *vim25.Client, manager *session.Manager) {
+	own, err := manager.UserSession(ctx)
+	if err != nil || own == nil {
+		fatal(1, "reading this session: %v", err)
+	}
+	var sm mo.SessionManager
+	if err := property.DefaultCollector(client).RetrieveOne(ctx, *client.ServiceContent.SessionManager, []string{"sessionList"}, &sm); err != nil {
+		fatal(1, "retrieving sessionList: %v", err)
+	}
+	var lines []string
+	for _, s := range sm.SessionList {
+		if s.Key != own.Key {
+			lines = append(lines, fmt.Sprintf("session %s agent=%s", s.UserName, s.UserAgent))
+		}
+	}
+	sort.Strings(lines)
+	for _, line := range lines {
+		fmt.Println(line)
+	}
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
@@ -323,6 +367,10 @@ func main() {
 	case os.Args[1] == "vms" && len(os.Args) == 2:
 		client, manager := connect(ctx)
 		listVMs(ctx, client)
+		_ = manager.Logout(ctx)
+	case os.Args[1] == "sessions" && len(os.Args) == 2:
+		client, manager := connect(ctx)
+		listSessions(ctx, client, manager)
 		_ = manager.Logout(ctx)
 	default:
 		usage()
