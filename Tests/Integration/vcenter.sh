@@ -143,7 +143,7 @@ has() {
 snapshot() {
     vminfo "$NS" vms || echo "vminfo vms failed"
     echo "--- $DS_DIR"
-    (cd "$DS_DIR" && find . -mindepth 1 -printf '%p %s\n' | LC_ALL=C sort)
+    (cd "$DS_DIR" && find . -mindepth 1 -printf '%p %s\n' | LC_ALL=C sort) || echo "cannot list $DS_DIR"
 }
 
 # refused LABEL WHAT TEXT...: the last sk call failed with exactly one `error:` line containing each
@@ -158,7 +158,7 @@ refused() {
     errors=$(grep -c '^error: ' "$OUT/$label.all" || true)
     [[ $errors -eq 1 ]] || problem+="${problem:+; }$errors error lines"
     for text in "$@"; do
-        grep '^error: ' "$OUT/$label.all" | grep -qiF -- "$text" || problem+="${problem:+; }the error does not say '$text'"
+        grep -qiF -- "$text" <<<"$(grep '^error: ' "$OUT/$label.all")" || problem+="${problem:+; }the error does not say '$text'"
     done
     if grep -qE 'Fatal error|Stack dump|Segmentation fault|Illegal instruction' "$OUT/$label.all"; then
         problem+="${problem:+; }crashed"
@@ -217,13 +217,13 @@ check_iso_vm() {
     shift
     local networks=("$@")
     if ! vm_facts "$name"; then bad "$name: vminfo cannot read it" "$WORKDIR/$name.vm"; return 0; fi
-    sed 's/^/    | /' "$WORKDIR/$name.vm" | grep -v '| device '
+    sed 's/^/    | /' "$WORKDIR/$name.vm" | grep -v '| device ' || true
     vm_has "$name" "poweredOn" "^power poweredOn$"
     vm_has "$name" "2 CPUs" "^numCPU 2$"
     vm_has "$name" "256 MB" "^memoryMB 256$"
     vm_has "$name" "files in its own folder" "^vmPathName \[LocalDS_0\] $name/"
     local nics expected="" network
-    nics=$(grep '^nic ' "$WORKDIR/$name.vm" | sed 's/ mac=.*//' | tr '\n' '|')
+    nics=$(grep '^nic ' "$WORKDIR/$name.vm" | sed 's/ mac=.*//' | tr '\n' '|' || true)
     for network in "${networks[@]}"; do expected+="nic vmxnet3 network=$network|"; done
     if [[ "$nics" == "$expected" ]]; then ok "$name: vmxnet3 NICs on ${networks[*]}"; else bad "$name: NICs are '$nics', expected '$expected'" "$WORKDIR/$name.vm"; fi
     if [[ $MODE == vpx ]]; then
@@ -241,8 +241,8 @@ check_iso_vm() {
 # extent it names, whatever format skiff converted the image into).
 check_boot_disk() {
     local name=$1 line file size
-    line=$(grep -m1 '^disk ' "$WORKDIR/$name.vm")
-    size=$(qemu-img info --output=json "$IMAGES/hello.vmdk" | sed -n 's/^ *"virtual-size": *\([0-9]*\),*$/\1/p' | head -n 1)
+    line=$(grep -m1 '^disk ' "$WORKDIR/$name.vm" || true)
+    size=$(qemu-img info --output=json "$IMAGES/hello.vmdk" | sed -n 's/^ *"virtual-size": *\([0-9]*\),*$/\1/p' | head -n 1 || true)
     local pattern="^disk capacityKB=([0-9]+) file=(\[LocalDS_0\] $name/[^ ]+\.vmdk) controller=[^ ]+ unit=0 "
     if [[ "$line" =~ $pattern ]]; then
         ok "$name: the boot disk is unit 0 in its folder: ${BASH_REMATCH[2]}"
@@ -282,6 +282,7 @@ process_arguments() {
         tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" && echo
         for child in $(pgrep -P "$pid" 2>/dev/null); do process_arguments "$child"; done
     done
+    return 0 # a process may end while it is read
 }
 
 # run_model MODE DATACENTER HOST NETWORK...: HOST is a standalone host for the VC* variables' run.
@@ -403,14 +404,14 @@ run_model() {
         bad "fresh: vminfo cannot read it" "$WORKDIR/fresh.vm"
     fi
     sk rm-fresh rm vcenter fresh --ca-file "$VCSIM_CERT"
-    succeeded rm-fresh "rm of a powered-off VM without --force"
+    succeeded rm-fresh "rm of a powered-off VM without --force" || true
 
     # LinuxKit's variables instead of flags and GOVC_URL: the URL, datacenter, datastore, the last
     # network and a host
     local last_network=${networks[${#networks[@]} - 1]}
     SK_URL="" SK_ENV=$'VCURL='"$VCSIM_URL"$'\nVCDATACENTER='"$datacenter"$'\nVCDATASTORE=LocalDS_0\nVCHOST='"$host"$'\nVCNETWORK='"$last_network" \
         sk run-env run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name hello-env --no-start
-    succeeded run-env "run with VCURL, VCDATACENTER=$datacenter, VCDATASTORE, VCHOST=$host, VCNETWORK=$last_network"
+    succeeded run-env "run with VCURL, VCDATACENTER=$datacenter, VCDATASTORE, VCHOST=$host, VCNETWORK=$last_network" || true
     if vm_facts hello-env; then
         vm_has hello-env "on the host VCHOST names" "^host $host$"
         vm_has hello-env "in that host's root pool" "^pool Resources owner=$host$"
@@ -419,7 +420,7 @@ run_model() {
         bad "hello-env: vminfo cannot read it" "$WORKDIR/hello-env.vm"
     fi
     sk rm-env rm vcenter hello-env --ca-file "$VCSIM_CERT"
-    succeeded rm-env "rm hello-env"
+    succeeded rm-env "rm hello-env" || true
     snapshot >"$WORKDIR/before"
     SK_ENV="VCDATASTORE=NoSuchDS" sk env-no-datastore run vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT" --name probe --detach
     refused env-no-datastore "VCDATASTORE=NoSuchDS" "NoSuchDS"
