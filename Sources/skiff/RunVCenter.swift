@@ -134,14 +134,17 @@ struct RunVCenter: ParsableCommand {
         if detach && waitIP == nil { return }
 
         let console = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: "\(plan.name)/\(plan.name).serial.log")
-        let end = try deployStep { () throws(DeployError) in
-            try VSphereWatch.run(
+        let end: VSphereWatch.End
+        do {
+            end = try VSphereWatch.run(
                 session: session, vm: vm, console: console, followConsole: !detach, waitIP: waitIP.map(Double.init),
                 output: { bytes in writeStandardOutputBytes(bytes) },
                 onAddress: { ip, source in
                     writeStandardOutput("ip: \(ip)\n")
                     writeStandardError("skiff: the address is from \(source)\n")
                 })
+        } catch {
+            throw CLIError.failure("\(error.message); the VM \(plan.name) keeps running (skiff stop vcenter \(ShellWords.quote(plan.name)))")
         }
         switch end {
         case .poweredOff:
