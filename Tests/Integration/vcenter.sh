@@ -21,6 +21,9 @@
 #     run itself (cmp), on "VM Network" by default; and with LinuxKit's VCURL, VCDATACENTER,
 #     VCDATASTORE, VCHOST (a standalone host: the VM lands on it, in its root pool) and VCNETWORK
 #     in place of flags (VCDATASTORE=NoSuchDS is refused, so the variable is read);
+#   - run without --detach follows the console file (the test appends lines; each shown once) and
+#     ends with status 0 when the VM powers off (skiff stop from outside); on SIGTERM it ends with
+#     143 and the VM keeps running;
 #   - stop (poweredOff afterwards), rm (no VM afterwards), rm of a running VM needs --force, rm and
 #     stop of a missing name are one clear error;
 #   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
@@ -236,6 +239,33 @@ check_iso_vm() {
     [[ $(grep -c '^cdrom ' "$WORKDIR/$name.vm") -eq 1 ]] && ok "$name: one CD-ROM" || bad "$name: not one CD-ROM" "$WORKDIR/$name.vm"
 }
 
+# sk_background LABEL SKIFF-ARGUMENTS...: sk in the background; BG_PID is the subshell, whose child
+# is timeout, whose child is skiff; the status lands in $OUT/LABEL.status.
+sk_background() {
+    local label=$1
+    rm -f "$OUT/$label.status"
+    ( sk "$@"; echo "$SK_STATUS" >"$OUT/$label.status" ) &
+    BG_PID=$!
+}
+
+# wait_for FILE PATTERN SECONDS: until FILE has a line matching the extended regex PATTERN.
+wait_for() {
+    local _
+    for _ in $(seq $(($3 * 10))); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# console_file NAME: the local path of the VM's serial port file (from vminfo), or nothing.
+console_file() {
+    vm_facts "$1" || return 0
+    local console
+    console=$(sed -n 's/^serial file=//p' "$WORKDIR/$1.vm")
+    [[ -z "$console" ]] || datastore_file "$console"
+}
+
 # check_boot_disk NAME: the VM's first disk is unit 0, holds the image's virtual size, and has the
 # same content as the VMDK that was built (qemu-img reads the descriptor on the datastore and the
 # extent it names, whatever format skiff converted the image into).
@@ -437,6 +467,58 @@ run_model() {
     sk rm-noip rm vcenter hello-noip --ca-file "$VCSIM_CERT" --force
     vm_facts hello-noip || true
 
+    # run without --detach follows the console (each line once) until the VM powers off ...
+    sk_background run-follow run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name hello-follow
+    local follower=$BG_PID file=""
+    if wait_for "$OUT/run-follow.out" '^powered on: hello-follow$' 30; then
+        file=$(console_file hello-follow)
+    fi
+    if [[ -n "$file" ]]; then
+        mkdir -p "$(dirname "$file")"
+        printf 'skiff: booted via multiboot\r\nHello from Skiff!\r\n' >>"$file"
+        wait_for "$OUT/run-follow.out" 'Hello from Skiff!' 15 && ok "run follows the console: the first lines" \
+            || bad "run without --detach did not show the console's first lines" "$OUT/run-follow.all"
+        printf 'a line written later\r\n' >>"$file"
+        wait_for "$OUT/run-follow.out" 'a line written later' 15 && ok "run follows the console: a later line" \
+            || bad "run without --detach did not show a line written later" "$OUT/run-follow.out"
+        [[ $(grep -c 'Hello from Skiff!' "$OUT/run-follow.out") -eq 1 ]] && ok "each console line shown once" \
+            || bad "the console's lines were shown more than once" "$OUT/run-follow.out"
+    else
+        bad "run without --detach: no powered-on line or no console file" "$OUT/run-follow.out"
+    fi
+    sk stop-follow stop vcenter hello-follow --ca-file "$VCSIM_CERT"
+    succeeded stop-follow "stop hello-follow while run follows it" || true
+    if wait_for "$OUT/run-follow.status" '^[0-9]+$' 20; then
+        cat "$OUT/run-follow.out" "$OUT/run-follow.err" >"$OUT/run-follow.all"
+        [[ $(cat "$OUT/run-follow.status") -eq 0 ]] && ! grep -q '^error:' "$OUT/run-follow.all" \
+            && ok "run ends by itself, status 0, when the VM powers off: $(grep -m1 'powered off' "$OUT/run-follow.err")" \
+            || bad "run ended with status $(cat "$OUT/run-follow.status") when the VM powered off" "$OUT/run-follow.all"
+    else
+        bad "run still follows 20 s after the VM powered off"
+    fi
+    wait "$follower" 2>/dev/null || true
+    sk rm-follow rm vcenter hello-follow --ca-file "$VCSIM_CERT"
+
+    # ... or until SIGTERM, which leaves the VM running
+    sk_background run-term run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name hello-term
+    local terminated=$BG_PID
+    if wait_for "$OUT/run-term.out" '^powered on: hello-term$' 30; then
+        sleep 0.5
+        kill -TERM "$(pgrep -P "$terminated" | head -n 1)" 2>/dev/null || true # timeout passes it on to skiff
+        if wait_for "$OUT/run-term.status" '^[0-9]+$' 10; then
+            cat "$OUT/run-term.out" "$OUT/run-term.err" >"$OUT/run-term.all"
+            [[ $(cat "$OUT/run-term.status") -eq 143 ]] && ok "SIGTERM stops following, status 143: $(grep -m1 -i 'sigterm' "$OUT/run-term.err")" \
+                || bad "SIGTERM while following: status $(cat "$OUT/run-term.status")" "$OUT/run-term.all"
+            vm_facts hello-term && vm_has hello-term "still runs after skiff's SIGTERM" "^power poweredOn$"
+        else
+            bad "run did not end within 10 s of SIGTERM" "$OUT/run-term.err"
+        fi
+    else
+        bad "run hello-term: no powered-on line" "$OUT/run-term.err"
+    fi
+    wait "$terminated" 2>/dev/null || true
+    sk rm-term rm vcenter hello-term --ca-file "$VCSIM_CERT" --force
+
     # stop, rm
     sk stop stop vcenter hello-iso --ca-file "$VCSIM_CERT"
     succeeded stop "stop hello-iso" && has stop "stopped line" "^stopped: hello-iso$"
@@ -526,4 +608,4 @@ if ((${#failed[@]} > 0)); then
     printf '  %s\n' "${failed[@]}"
     fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
 fi
-pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"
+pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi, the boot disk by qemu-img), --wait-ip and following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"
