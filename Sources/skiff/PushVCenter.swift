@@ -37,8 +37,11 @@ struct PushVCenter: ParsableCommand {
     @Argument(help: ArgumentHelp("The image: an ISO (skiff build --format iso) or a VMDK (--format vmdk).", valueName: "image"))
     var image: String
 
-    @OptionGroup(title: "Connection and placement")
+    @OptionGroup(title: "Connection")
     var vcenter: VCenterOptions
+
+    @OptionGroup(title: "Placement")
+    var datastoreOption: VCenterDatastoreOption
 
     @Option(name: .customLong("ds-folder"), help: ArgumentHelp("The folder on the datastore.", valueName: "path"))
     var dsFolder: String = "skiff"
@@ -49,7 +52,7 @@ struct PushVCenter: ParsableCommand {
     func run() throws {
         _ = try checkImageForVCenter(image)
         let folder = try deployStep { () throws(DeployError) in try DatastoreFile.checkRelativePath(dsFolder, flag: "--ds-folder") }
-        let connection = try vcenter.connect()
+        let connection = try vcenter.connect(datastore: datastoreOption)
         defer { connection.close() }
         let inventory = try connection.inventory()
         let datacenter = try deployStep { () throws(DeployError) in try inventory.datacenter(connection.settings.datacenter) }

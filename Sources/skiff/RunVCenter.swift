@@ -46,8 +46,17 @@ struct RunVCenter: ParsableCommand {
     @Argument(help: ArgumentHelp("The image: an ISO (skiff build --format iso), a VMDK (--format vmdk) or an OVA (--format ova).", valueName: "image"))
     var image: String
 
-    @OptionGroup(title: "Connection and placement")
+    @OptionGroup(title: "Connection")
     var vcenter: VCenterOptions
+
+    @OptionGroup(title: "Placement")
+    var datastoreOption: VCenterDatastoreOption
+
+    @OptionGroup(title: "Placement")
+    var folderOption: VCenterFolderOption
+
+    @OptionGroup(title: "Placement")
+    var placement: VCenterPlacementOptions
 
     @Option(name: .customLong("name"), help: ArgumentHelp("The VM's name (default: the image's file name without its extension).", valueName: "name"))
     var name: String? = nil
@@ -87,7 +96,7 @@ struct RunVCenter: ParsableCommand {
         }
         let folderPath = try deployStep { () throws(DeployError) in try DatastoreFile.checkRelativePath(dsFolder, flag: "--ds-folder") }
 
-        let connection = try vcenter.connect()
+        let connection = try vcenter.connect(datastore: datastoreOption, folder: folderOption, placement: placement)
         defer { connection.close() }
         let session = connection.session
         let settings = connection.settings

@@ -34,11 +34,14 @@ struct StopVCenter: ParsableCommand {
     @Argument(help: ArgumentHelp("The VM's name or path.", valueName: "name"))
     var name: String
 
-    @OptionGroup(title: "Connection and placement")
+    @OptionGroup(title: "Connection")
     var vcenter: VCenterOptions
 
+    @OptionGroup(title: "Placement")
+    var folderOption: VCenterFolderOption
+
     func run() throws {
-        let connection = try vcenter.connect()
+        let connection = try vcenter.connect(folder: folderOption)
         defer { connection.close() }
         let (vm, label) = try findVM(name, connection: connection)
         let state = try powerState(of: vm, connection: connection)
@@ -68,14 +71,17 @@ struct RemoveVCenter: ParsableCommand {
     @Argument(help: ArgumentHelp("The VM's name or path.", valueName: "name"))
     var name: String
 
-    @OptionGroup(title: "Connection and placement")
+    @OptionGroup(title: "Connection")
     var vcenter: VCenterOptions
+
+    @OptionGroup(title: "Placement")
+    var folderOption: VCenterFolderOption
 
     @Flag(name: .customLong("force"), help: "Power the VM off first when it runs.")
     var force = false
 
     func run() throws {
-        let connection = try vcenter.connect()
+        let connection = try vcenter.connect(folder: folderOption)
         defer { connection.close() }
         let (vm, label) = try findVM(name, connection: connection)
         let state = try powerState(of: vm, connection: connection)

@@ -2,8 +2,9 @@ import ArgumentParser
 import Glibc
 import SkiffDeploy
 
-/// The connection and placement options every `skiff ... vcenter` command takes, each with the
-/// environment variable govc or LinuxKit users already set; a flag beats its variable.
+/// The connection options every `skiff ... vcenter` command takes, each with the environment
+/// variable govc or LinuxKit users already set; a flag beats its variable. The placement options
+/// (below) come with the commands that use them.
 struct VCenterOptions: ParsableArguments {
     @Option(name: .customLong("url"), help: ArgumentHelp("The vCenter or ESXi SDK URL: https://HOST/sdk, HOST, or https://USER:PASSWORD@HOST/sdk (env GOVC_URL, else VCURL).", valueName: "url"))
     var url: String? = nil
@@ -26,21 +27,6 @@ struct VCenterOptions: ParsableArguments {
     @Option(name: .customLong("datacenter"), help: ArgumentHelp("The datacenter by name or path (env GOVC_DATACENTER, VCDATACENTER; default: the only one).", valueName: "name"))
     var datacenter: String? = nil
 
-    @Option(name: .customLong("datastore"), help: ArgumentHelp("The datastore (env GOVC_DATASTORE, VCDATASTORE; default: the datacenter's only one).", valueName: "name"))
-    var datastore: String? = nil
-
-    @Option(name: .customLong("host"), help: ArgumentHelp("The host or cluster to run on (env GOVC_HOST, VCHOST; default: the only one, else the first cluster).", valueName: "name"))
-    var host: String? = nil
-
-    @Option(name: .customLong("pool"), help: ArgumentHelp("The resource pool by path, e.g. DC0_C0/Resources/pool1 (env GOVC_RESOURCE_POOL; default: the host's or cluster's root pool).", valueName: "path"))
-    var pool: String? = nil
-
-    @Option(name: .customLong("vm-folder"), help: ArgumentHelp("The VM folder below the datacenter's vm folder (env GOVC_FOLDER; default: the vm folder).", valueName: "path"))
-    var vmFolder: String? = nil
-
-    @Option(name: .customLong("network"), help: ArgumentHelp("Add a VMXNET3 NIC on this network or distributed port group (by name or path; repeat for more; none for no NIC; env GOVC_NETWORK, VCNETWORK give one; default: 'VM Network' or the only network).", valueName: "name"))
-    var networks: [String] = []
-
     var request: VCenterRequest {
         var request = VCenterRequest()
         request.url = url
@@ -50,17 +36,19 @@ struct VCenterOptions: ParsableArguments {
         request.thumbprint = thumbprint
         request.caFile = caFile
         request.datacenter = datacenter
-        request.datastore = datastore
-        request.host = host
-        request.pool = pool
-        request.vmFolder = vmFolder
-        request.networks = networks
         request.environment = VCenterRequest.processEnvironment()
         return request
     }
 
     /// Checks the options, connects, logs in and prints the `vcenter: connected` line.
-    func connect() throws(CLIError) -> VCenterConnection {
+    func connect(datastore: VCenterDatastoreOption? = nil, folder: VCenterFolderOption? = nil,
+                 placement: VCenterPlacementOptions? = nil) throws(CLIError) -> VCenterConnection {
+        var request = self.request
+        request.datastore = datastore?.datastore
+        request.vmFolder = folder?.vmFolder
+        request.host = placement?.host
+        request.pool = placement?.pool
+        request.networks = placement?.networks ?? []
         let settings = try deployStep { () throws(DeployError) in try request.resolved() }
         let session = try deployStep { () throws(DeployError) in
             try VSphereSession(endpoint: settings.endpoint, verification: settings.verification)
@@ -73,6 +61,30 @@ struct VCenterOptions: ParsableArguments {
         writeStandardOutput("vcenter: connected to \(settings.displayURL) (\(session.content.summary)) as \(session.userName ?? settings.user)\n")
         return VCenterConnection(settings: settings, session: session)
     }
+}
+
+/// `--datastore` (push, run).
+struct VCenterDatastoreOption: ParsableArguments {
+    @Option(name: .customLong("datastore"), help: ArgumentHelp("The datastore (env GOVC_DATASTORE, VCDATASTORE; default: the datacenter's only one).", valueName: "name"))
+    var datastore: String? = nil
+}
+
+/// `--vm-folder` (run, stop, rm).
+struct VCenterFolderOption: ParsableArguments {
+    @Option(name: .customLong("vm-folder"), help: ArgumentHelp("The VM folder below the datacenter's vm folder (env GOVC_FOLDER; default: the vm folder).", valueName: "path"))
+    var vmFolder: String? = nil
+}
+
+/// Where `run` puts a VM: `--host`, `--pool`, `--network`.
+struct VCenterPlacementOptions: ParsableArguments {
+    @Option(name: .customLong("host"), help: ArgumentHelp("The host or cluster to run on (env GOVC_HOST, VCHOST; default: the only one, else the first cluster).", valueName: "name"))
+    var host: String? = nil
+
+    @Option(name: .customLong("pool"), help: ArgumentHelp("The resource pool by path, e.g. DC0_C0/Resources/pool1 (env GOVC_RESOURCE_POOL; default: the host's or cluster's root pool).", valueName: "path"))
+    var pool: String? = nil
+
+    @Option(name: .customLong("network"), help: ArgumentHelp("Add a VMXNET3 NIC on this network or distributed port group (by name or path; repeat for more; none for no NIC; env GOVC_NETWORK, VCNETWORK give one; default: 'VM Network' or the only network).", valueName: "name"))
+    var networks: [String] = []
 }
 
 /// A logged-in session and the settings it came from; `close` logs out.
