@@ -408,6 +408,8 @@ final class VSphereTests: XCTestCase {
         var request = VCenterRunRequest(image: "/x/hello.iso")
         let plan = try request.checked()
         XCTAssertEqual(plan, VCenterRunPlan(name: "hello", memoryMiB: 256, cpus: 1, hardwareVersion: 14, dataDiskBytes: nil))
+        XCTAssertEqual(try VCenterRunRequest(image: "a/b/ping.ova").checked().name, "ping")
+        XCTAssertEqual(try VCenterRunRequest(image: "ping.vmdk").checked().name, "ping")
         request.dataDisk = "1G"
         XCTAssertEqual(try request.checked().dataDiskBytes, 1 << 30)
         request.dataDisk = "1500K"

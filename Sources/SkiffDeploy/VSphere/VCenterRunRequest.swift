@@ -2,7 +2,7 @@
 
 public struct VCenterRunRequest: Sendable {
     public var image: String
-    /// `--name` (default: the image's file name without .iso/.vmdk/.img).
+    /// `--name` (default: the image's file name without .iso/.vmdk/.ova/.img).
     public var name: String? = nil
     public var memory = "256"
     public var cpus = "1"
@@ -19,7 +19,7 @@ public struct VCenterRunRequest: Sendable {
 
     public func checked() throws(DeployError) -> VCenterRunPlan {
         var stem = image.split(separator: "/").last.map(String.init) ?? image
-        for suffix in [".iso", ".vmdk", ".img"] where stem.hasSuffix(suffix) && stem.count > suffix.count {
+        for suffix in [".iso", ".vmdk", ".ova", ".img"] where stem.hasSuffix(suffix) && stem.count > suffix.count {
             stem = String(stem.dropLast(suffix.count))
             break
         }
