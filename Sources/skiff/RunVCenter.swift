@@ -327,7 +327,7 @@ struct RunVCenter: ParsableCommand {
 
     /// The member copied into a temporary file (a body of known length for the client).
     func temporaryCopy(of member: OVAArchive.Member, in archive: OVAArchive) throws(DeployError) -> String {
-        var template = Array((String(cString: getenv("TMPDIR") ?? strdup("/tmp")) + "/skiff-ova.XXXXXX").utf8CString)
+        var template = Array(((getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/skiff-ova.XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw .failure("cannot make a temporary file: \(String(cString: strerror(errno)))") }
         close(descriptor)
@@ -345,7 +345,7 @@ struct RunVCenter: ParsableCommand {
     /// `[DS] NAME/NAME-boot.vmdk` and `NAME-boot-flat.vmdk`.
     func uploadBootDisk(name: String, hardwareVersion: Int, datacenter: VSphereDatacenter, datastore: String,
                         session: VSphereSession) throws(CLIError) -> (descriptor: DatastoreFile, capacitySectors: UInt64) {
-        var template = Array((String(cString: getenv("TMPDIR") ?? strdup("/tmp")) + "/skiff-vcenter.XXXXXX").utf8CString)
+        var template = Array(((getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/skiff-vcenter.XXXXXX").utf8CString)
         guard let directory = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             throw CLIError.failure("cannot make a temporary folder for the converted disk: \(String(cString: strerror(errno)))")
         }
