@@ -2,7 +2,7 @@
 # integration-timeout: 420
 # `skiff push|run|stop|rm vcenter` against govmomi's vSphere simulator (vcsim/main.go, over HTTPS in
 # a namespace made here, 198.18.7.1), first as a vCenter (vpx), then as a standalone ESXi (esx).
-# Examples/hello is built once as an ISO and as a VMDK. What skiff did is read back independently:
+# Examples/hello is built once as an ISO, a VMDK and an OVA. What skiff did is read back independently:
 # the datastore's files on the local disk (cmp), the VMs through govmomi's own client
 # (vcsim/vminfo/main.go). In each model:
 #   - push: the ISO (--ca-file) and the VMDK (--thumbprint) land byte for byte in [LocalDS_0]
@@ -17,6 +17,10 @@
 #     disk behind it; the simulator runs no guest, so the test plays the console: it writes a boot
 #     line and then the kernel's `net: eth0 ADDRESS/24 ...` line into the serial port's file, and
 #     skiff must print `ip: ADDRESS`; with no such line, --wait-ip 3 gives up with one error;
+#   - run the OVA (--format ova) with --cpus, --memory, --disk: imported (the simulator logs the NFC
+#     upload: the OVA's disk member, whole), then reconfigured: the OVF's NIC as vmxnet3 on "VM
+#     Network", the serial port's file, the CPUs, memory and data disk read back; an OVA onto a
+#     missing network is refused before anything is imported;
 #   - run --no-start without --name: a VM named after the image, poweredOff, its ISO uploaded by
 #     run itself (cmp), on "VM Network" by default; and with LinuxKit's VCURL, VCDATACENTER,
 #     VCDATASTORE, VCHOST (a standalone host: the VM lands on it, in its root pool) and VCNETWORK
@@ -58,13 +62,17 @@ vcsim_build
 vcsim_build_vminfo
 
 started=$SECONDS
-for format in iso vmdk; do
+for format in iso vmdk ova; do
     "$SKIFF" build "$root/Examples/hello" ${SKIFF_SCRATCH:+--scratch-path "$SKIFF_SCRATCH"} --format "$format" \
         --output "$IMAGES/hello.$format" >"$WORKDIR/build-$format.log" 2>&1 \
         || { tail -n 30 "$WORKDIR/build-$format.log"; fail "skiff build Examples/hello --format $format"; }
 done
 cp "$IMAGES/hello.iso" "$IMAGES/probe.iso" # for the error cases: never pushed, so any upload shows
-log "images built in $((SECONDS - started))s: hello.iso $(stat -c %s "$IMAGES/hello.iso") bytes, hello.vmdk $(stat -c %s "$IMAGES/hello.vmdk") bytes"
+cp "$IMAGES/hello.ova" "$IMAGES/probe.ova"
+log "images built in $((SECONDS - started))s: hello.iso $(stat -c %s "$IMAGES/hello.iso") bytes, hello.vmdk $(stat -c %s "$IMAGES/hello.vmdk") bytes, hello.ova $(stat -c %s "$IMAGES/hello.ova") bytes"
+# The OVA's disk member and its size: what the NFC upload must carry.
+ova_disk=$(tar tf "$IMAGES/hello.ova" | grep -m1 '\.vmdk$') || fail "no .vmdk member in hello.ova"
+ova_disk_size=$(tar xOf "$IMAGES/hello.ova" "$ova_disk" | wc -c)
 
 NS="skf-it-vcenter-$$"
 ip netns add "$NS"
@@ -415,6 +423,38 @@ run_model() {
         bad "hello-vmdk: vminfo cannot read it" "$WORKDIR/hello-vmdk.vm"
     fi
 
+    # an OVA: imported through the OVF manager and an NFC lease, then reconfigured
+    sk run-ova run vcenter "$IMAGES/hello.ova" --ca-file "$VCSIM_CERT" --name hello-ova --cpus 2 --memory 128 \
+        --disk 256M --network "VM Network" --detach
+    if succeeded run-ova "run the OVA --detach"; then
+        has run-ova "imported line" "^imported: hello\.ova as hello-ova$"
+        has run-ova "powered-on line" "^powered on: hello-ova$"
+    fi
+    # The simulator discards NFC uploads but logs each: the disk member must have gone whole.
+    if grep -qE "nfc (PUT|POST) .*: transferred $ova_disk_size bytes" "$VCSIM_LOG"; then
+        ok "hello-ova: the NFC lease got the OVA's $ova_disk ($ova_disk_size bytes)"
+    else
+        grep 'nfc ' "$VCSIM_LOG" >"$WORKDIR/nfc.log" || true
+        bad "hello-ova: no NFC upload of $ova_disk_size bytes in the simulator's log" "$WORKDIR/nfc.log"
+    fi
+    if vm_facts hello-ova; then
+        vm_has hello-ova "poweredOn" "^power poweredOn$"
+        vm_has hello-ova "2 CPUs" "^numCPU 2$"
+        vm_has hello-ova "128 MB" "^memoryMB 128$"
+        vm_has hello-ova "the OVF's NIC, vmxnet3, on VM Network" "^nic vmxnet3 network=VM Network mac="
+        [[ $(grep -c '^nic ' "$WORKDIR/hello-ova.vm") -eq 1 ]] && ok "hello-ova: one NIC" || bad "hello-ova: not one NIC" "$WORKDIR/hello-ova.vm"
+        vm_has hello-ova "a serial port backed by a file in its folder" "^serial file=\[LocalDS_0\] hello-ova/[^/]+$"
+        vm_has hello-ova "the OVF's disk" "^disk capacityKB=[1-9][0-9]* file=\[LocalDS_0\] hello-ova/"
+        vm_has hello-ova "a 256 MiB data disk" "^disk capacityKB=262144 file=\[LocalDS_0\] hello-ova/"
+    else
+        bad "hello-ova: vminfo cannot read it" "$WORKDIR/hello-ova.vm"
+    fi
+    sk rm-ova rm vcenter hello-ova --ca-file "$VCSIM_CERT" --force
+    succeeded rm-ova "rm hello-ova" || true
+    snapshot >"$WORKDIR/before"
+    sk ova-no-network run vcenter "$IMAGES/probe.ova" --ca-file "$VCSIM_CERT" --name probe --network NoSuchNet --detach
+    refused ova-no-network "an OVA onto --network NoSuchNet" "NoSuchNet"
+
     # --no-start, the default name (the image's file name), and run's own upload of an image not
     # pushed before
     cp "$IMAGES/hello.iso" "$IMAGES/fresh.iso"
@@ -608,4 +648,4 @@ if ((${#failed[@]} > 0)); then
     printf '  %s\n' "${failed[@]}"
     fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
 fi
-pass "$checks checks in vpx and esx: push (cmp), run ISO and VMDK (devices read back with govmomi, the boot disk by qemu-img), --wait-ip and following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"
+pass "$checks checks in vpx and esx: push (cmp), run ISO, VMDK and OVA (devices read back with govmomi, the boot disk by qemu-img), --wait-ip and following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"
