@@ -2,9 +2,9 @@
 # integration-timeout: 420
 # `skiff push|run|stop|rm vcenter` against govmomi's vSphere simulator (vcsim/main.go, over HTTPS in
 # a namespace made here, 198.18.7.1), first as a vCenter (vpx), then as a standalone ESXi (esx).
-# Examples/hello is built once as an ISO, a VMDK and an OVA. What skiff did is read back independently:
-# the datastore's files on the local disk (cmp), the VMs through govmomi's own client
-# (vcsim/vminfo/main.go). In each model:
+# Examples/hello is built once as an ISO, a VMDK and an OVA. What skiff did is read back
+# independently: the datastore's files on the local disk (cmp, qemu-img), the VMs through govmomi's
+# own client (vcsim/vminfo/main.go). In each model:
 #   - push: the ISO (--ca-file) and the VMDK (--thumbprint) land byte for byte in [LocalDS_0]
 #     skiff/; a second push of the same name needs --force;
 #   - run the ISO --detach with --name, --memory, --cpus, --disk 1G and the networks (vpx: "VM
