@@ -28,7 +28,8 @@
 #   - run without --detach follows the console file (the test appends lines; each shown once) and
 #     ends with status 0 when the VM powers off (skiff stop from outside); on SIGTERM it ends with
 #     143 and the VM keeps running;
-#   - stop (poweredOff afterwards), rm (no VM afterwards), rm of a running VM needs --force, rm and
+#   - a VM named `skiff & <odd> "name"` is found by that exact name;
+#   - stop (poweredOff afterwards; again: status 0), rm (no VM afterwards), rm of a running VM needs --force, rm and
 #     stop of a missing name are one clear error;
 #   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
 #     datastore's files unchanged): a wrong password (the fault's name, InvalidLogin, shown),
@@ -476,6 +477,18 @@ run_model() {
     sk rm-fresh rm vcenter fresh --ca-file "$VCSIM_CERT"
     succeeded rm-fresh "rm of a powered-off VM without --force" || true
 
+    # a name that XML and paths must escape, read back exactly
+    local odd='skiff & <odd> "name"'
+    sk run-odd run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name "$odd" --no-start
+    succeeded run-odd "run --name '$odd'" || true
+    if vm_facts "$odd"; then
+        vm_has "$odd" "the name read back exactly" "^name $(regex_quote "$odd")$"
+    else
+        bad "no VM named '$odd' after run" "$WORKDIR/$odd.vm"
+    fi
+    sk rm-odd rm vcenter "$odd" --ca-file "$VCSIM_CERT"
+    succeeded rm-odd "rm '$odd'" || true
+
     # LinuxKit's variables instead of flags and GOVC_URL: the URL, datacenter, datastore, the last
     # network and a host
     local last_network=${networks[${#networks[@]} - 1]}
@@ -563,6 +576,8 @@ run_model() {
     sk stop stop vcenter hello-iso --ca-file "$VCSIM_CERT"
     succeeded stop "stop hello-iso" && has stop "stopped line" "^stopped: hello-iso$"
     vm_facts hello-iso && vm_has hello-iso "poweredOff after stop" "^power poweredOff$"
+    sk stop-again stop vcenter hello-iso --ca-file "$VCSIM_CERT"
+    succeeded stop-again "stop of a VM that is already off (status 0)" || true
     sk rm rm vcenter hello-iso --ca-file "$VCSIM_CERT"
     succeeded rm "rm hello-iso" && has rm "removed line" "^removed: hello-iso$"
     local status=0
