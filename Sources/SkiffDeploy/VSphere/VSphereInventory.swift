@@ -249,11 +249,15 @@ public final class VSphereInventory {
         guard first.reference.type == "DistributedVirtualPortgroup" else {
             return .standard(reference: first.reference, name: first.name)
         }
-        guard let portgroup = try session.properties(of: first.reference, ["key", "config.distributedVirtualSwitch"]),
+        guard let portgroup = try session.properties(of: first.reference, ["key", "config.distributedVirtualSwitch", "tag"]),
               let key = portgroup.text("key"), !key.isEmpty,
               let dvs = portgroup.reference("config.distributedVirtualSwitch")
         else {
             throw .failure("\(flag) \(given): cannot read the distributed port group's key and switch")
+        }
+        // vCenter tags the switch's uplink port group; no VM NIC can connect to it.
+        if portgroup.properties["tag"]?.children.contains(where: { $0.child("key")?.text.trimmingXMLSpace == "SYSTEM/DVS.UPLINKPG" }) == true {
+            throw .usage("\(flag) \(given): the distributed switch's uplink port group, which VMs cannot use; name a VM port group")
         }
         guard let uuid = try session.properties(of: dvs, ["uuid"])?.text("uuid"), !uuid.isEmpty else {
             throw .failure("\(flag) \(given): cannot read the uuid of its distributed switch \(dvs.value)")
