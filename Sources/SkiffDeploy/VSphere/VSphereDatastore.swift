@@ -99,10 +99,12 @@ extension VSphereSession {
         }
     }
 
-    /// Reads from `offset` to the end (at most `limit` bytes).
-    public func datastoreRead(_ file: DatastoreFile, from offset: UInt64, limit: Int = 4 << 20) throws(DeployError) -> DatastoreRead {
-        let headers = cookieHeader + [(name: "Range", value: "bytes=\(offset)-")]
-        let response = try datastoreRequest(HTTPRequest(method: "GET", target: file.target, headers: headers), file, maxBodyBytes: limit)
+    /// Reads at most `limit` bytes from `offset` (RFC 9110 §14.1.2: `bytes=FIRST-LAST`).
+    public func datastoreRead(_ file: DatastoreFile, from offset: UInt64, limit: Int = 1 << 20) throws(DeployError) -> DatastoreRead {
+        let headers = cookieHeader + [(name: "Range", value: "bytes=\(offset)-\(offset + UInt64(max(limit, 1)) - 1)")]
+        // A server that ignores Range sends the whole file: room for it up to 64 MiB.
+        let response = try datastoreRequest(HTTPRequest(method: "GET", target: file.target, headers: headers), file,
+                                            maxBodyBytes: max(limit, 64 << 20))
         switch response.status {
         case 404:
             return .notFound
@@ -114,7 +116,7 @@ extension VSphereSession {
             // The whole file (the server ignored Range).
             let size = UInt64(response.body.count)
             if size < offset { return .shrunk(size: size) }
-            return .bytes(Array(response.body.dropFirst(Int(offset))), size: size)
+            return .bytes(Array(response.body.dropFirst(Int(offset)).prefix(limit)), size: size)
         case 416:
             // Nothing at or after offset: `Content-Range: bytes */SIZE`.
             if let size = response.header("Content-Range").flatMap(Self.rangeSize), size < offset { return .shrunk(size: size) }

@@ -82,15 +82,24 @@ public enum VSphereWatch {
         var lastState = 0.0 - 10
         var signals = ChildProcess.stopSignalSet()
 
+        /// Reads what was appended, a chunk at a time while chunks come back full.
         func readConsole() throws(DeployError) {
-            switch try session.datastoreRead(console, from: offset) {
+            var chunks = 0
+            while try readChunk(), chunks < 64 { chunks += 1 }
+        }
+
+        /// One ranged read; true when it was a full chunk (more may follow).
+        func readChunk() throws(DeployError) -> Bool {
+            let chunk = 1 << 20
+            switch try session.datastoreRead(console, from: offset, limit: chunk) {
             case .notFound:
-                break
+                return false
             case .shrunk:
                 offset = 0
                 pending = []
+                return true
             case .bytes(let bytes, _):
-                guard !bytes.isEmpty else { return }
+                guard !bytes.isEmpty else { return false }
                 offset += UInt64(bytes.count)
                 if followConsole { output(bytes) }
                 // Complete lines only, for the net: fallback; a line is bounded to 4 KiB.
@@ -104,6 +113,7 @@ public enum VSphereWatch {
                     pending.removeSubrange(...lastNewline)
                 }
                 if pending.count > 4096 { pending.removeFirst(pending.count - 4096) }
+                return bytes.count == chunk
             }
         }
 
