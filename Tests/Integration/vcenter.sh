@@ -6,7 +6,7 @@
 # independently: the datastore's files on the local disk (cmp, qemu-img), the VMs through govmomi's
 # own client (vcsim/vminfo/main.go). In each model:
 #   - push: the ISO (--ca-file) and the VMDK (--thumbprint) land byte for byte in [LocalDS_0]
-#     skiff/; a second push of the same name needs --force;
+#     skiff/, with progress up to 100%; a second push of the same name needs --force;
 #   - run the ISO --detach with --name, --memory, --cpus, --disk 1G and the networks (vpx: "VM
 #     Network" and the DV port group DC0_DVPG0; esx: "VM Network"): the VM is poweredOn with
 #     those CPUs and memory, one vmxnet3 NIC per network in order (the DV port on switch DVS0), the
@@ -33,7 +33,7 @@
 #     stop of a missing name are one clear error;
 #   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
 #     datastore's files unchanged): a wrong password (the fault's name, InvalidLogin, shown),
-#     --datastore NoSuchDS, --network NoSuchNet, a
+#     --datacenter NoSuchDC, --datastore NoSuchDS, --host NoSuchHost, --network NoSuchNet, a
 #     wrong --thumbprint, and default verification (the simulator's self-signed certificate), which
 #     must name --thumbprint as the fix; the password read from VCPASSWORD, --password-file and the
 #     URL's user info also logs in;
@@ -216,6 +216,7 @@ check_push() {
     succeeded "$label" "push $name $*" || return 0
     has "$label" "push $name: connected line" "^vcenter: connected to "
     has "$label" "push $name: pushed line" "^pushed: \[LocalDS_0\] skiff/$(regex_quote "$name") \($(stat -c %s "$image") bytes\)$"
+    has "$label" "push $name: progress up to 100%" "^push: .*$(regex_quote "$name").* 100%"
     if cmp "$image" "$DS_DIR/skiff/$name" >"$WORKDIR/cmp.out" 2>&1; then
         ok "push $name: [LocalDS_0] skiff/$name has the image's bytes"
     else
@@ -607,6 +608,10 @@ run_model() {
     refused bad-password "a wrong password" "InvalidLogin"
     sk no-datastore run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --datastore NoSuchDS
     refused no-datastore "--datastore NoSuchDS" "NoSuchDS"
+    sk no-datacenter run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --datacenter NoSuchDC
+    refused no-datacenter "--datacenter NoSuchDC" "NoSuchDC"
+    sk no-host run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --host NoSuchHost
+    refused no-host "--host NoSuchHost" "NoSuchHost"
     sk no-network run vcenter "${probe[@]}" --ca-file "$VCSIM_CERT" --network "VM Network" --network NoSuchNet
     refused no-network "--network NoSuchNet" "NoSuchNet"
     sk bad-thumbprint run vcenter "${probe[@]}" --thumbprint "$(printf 'AB:%.0s' {1..19})AB"
