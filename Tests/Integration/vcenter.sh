@@ -16,7 +16,9 @@
 #     VMDK in the VM's folder that qemu-img compare finds identical to the built image, the data
 #     disk behind it; the simulator runs no guest, so the test plays the console: it writes a boot
 #     line and then the kernel's `net: eth0 ADDRESS/24 ...` line into the serial port's file, and
-#     skiff must print `ip: ADDRESS`; with no such line, --wait-ip 3 gives up with one error;
+#     skiff must print `ip: ADDRESS`; the same from guestinfo.ip (what Skiff's kernel publishes)
+#     and from guest.ipAddress (what VMware Tools reports), each set by the checker through the
+#     API with nothing on the console; with none of them, --wait-ip 3 gives up with one error;
 #   - run the OVA (--format ova) with --cpus, --memory, --disk: imported (the simulator logs the NFC
 #     upload: the OVA's disk member, whole), then reconfigured: the OVF's NIC as vmxnet3 on "VM
 #     Network", the serial port's file, the CPUs, memory and data disk read back; an OVA onto a
@@ -276,6 +278,28 @@ console_file() {
     [[ -z "$console" ]] || datastore_file "$console"
 }
 
+# check_guest_address NAME KEY ADDRESS SOURCE: run --detach --wait-ip; once powered on, the checker
+# sets extraConfig KEY=ADDRESS; skiff must print `ip: ADDRESS` and name SOURCE; then the VM goes.
+check_guest_address() {
+    local name=$1 key=$2 address=$3 source=$4
+    sk_background "run-$name" run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name "$name" --detach --wait-ip 30
+    local runner=$BG_PID
+    if wait_for "$OUT/run-$name.out" "^powered on: $name$" 30; then
+        sleep 1.2 # skiff polls; let it look once before the address appears
+        vminfo "$NS" set "$name" "$key" "$address" >"$WORKDIR/set.out" 2>&1 || bad "vminfo set $name $key failed" "$WORKDIR/set.out"
+    fi
+    wait_for "$OUT/run-$name.status" '^[0-9]+$' 40 || true
+    wait "$runner" 2>/dev/null || true
+    cat "$OUT/run-$name.out" "$OUT/run-$name.err" >"$OUT/run-$name.all"
+    if [[ $(cat "$OUT/run-$name.status" 2>/dev/null) == 0 ]] && grep -qx "ip: $address" "$OUT/run-$name.out" \
+        && grep -qF "$source" "$OUT/run-$name.err"; then
+        ok "--wait-ip from $source: ip: $address ($(grep -m1 -F "$source" "$OUT/run-$name.err"))"
+    else
+        bad "--wait-ip with $key=$address set by the guest: no 'ip: $address' from $source (status $(cat "$OUT/run-$name.status" 2>/dev/null))" "$OUT/run-$name.all"
+    fi
+    sk "rm-$name" rm vcenter "$name" --ca-file "$VCSIM_CERT" --force
+}
+
 # check_boot_disk NAME: the VM's first disk is unit 0, holds the image's virtual size, and has the
 # same content as the VMDK that was built (qemu-img reads the descriptor on the datastore and the
 # extent it names, whatever format skiff converted the image into).
@@ -413,6 +437,7 @@ run_model() {
     [[ -n "$console" ]] || bad "hello-vmdk: no console file to write to (no powered-on line, or no serial port)" "$OUT/run-vmdk.all"
     if succeeded run-vmdk "run the VMDK --detach --wait-ip"; then
         has run-vmdk "ip line from the console's net: line" "^ip: $(regex_quote "$GUEST_ADDRESS")$"
+        has run-vmdk "the address said to come from the console" "the address is from (the )?console"
     fi
     if vm_facts hello-vmdk; then
         vm_has hello-vmdk "poweredOn" "^power poweredOn$"
@@ -508,6 +533,12 @@ run_model() {
     snapshot >"$WORKDIR/before"
     SK_ENV="VCDATASTORE=NoSuchDS" sk env-no-datastore run vcenter "$IMAGES/probe.iso" --ca-file "$VCSIM_CERT" --name probe --detach
     refused env-no-datastore "VCDATASTORE=NoSuchDS" "NoSuchDS"
+
+    # --wait-ip from the guest info, with nothing on the console: guestinfo.ip (what Skiff's kernel
+    # publishes over VMware's backdoor) and guest.ipAddress (what VMware Tools reports), each set
+    # through the API by the checker, playing the guest
+    check_guest_address hello-gi guestinfo.ip 198.18.7.60 guestinfo.ip
+    check_guest_address hello-tools SET.guest.ipAddress 198.18.7.61 guest.ipAddress
 
     # --wait-ip when the console never says: a bounded wait and one error, no address made up
     local wait_started=$SECONDS
@@ -668,4 +699,4 @@ if ((${#failed[@]} > 0)); then
     printf '  %s\n' "${failed[@]}"
     fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
 fi
-pass "$checks checks in vpx and esx: push (cmp), run ISO, VMDK and OVA (devices read back with govmomi, the boot disk by qemu-img), --wait-ip and following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"
+pass "$checks checks in vpx and esx: push (cmp), run ISO, VMDK and OVA (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, guestinfo.ip and guest.ipAddress, following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"

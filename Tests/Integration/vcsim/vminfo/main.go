@@ -8,6 +8,10 @@
 //	vminfo vms         every VM's name, sorted, one per line
 //	vminfo sessions    every session but its own, `session USER agent=USER-AGENT`, sorted (a client
 //	                   that logged out leaves none)
+//	vminfo set NAME KEY VALUE
+//	                   plays the guest: sets config.extraConfig KEY (e.g. guestinfo.ip, what Skiff's
+//	                   kernel publishes over the backdoor; the simulator's SET.guest.ipAddress sets
+//	                   guest.ipAddress as VMware Tools would) with ReconfigVM_Task
 //
 // The connection comes from the environment only (the password never on a command line):
 // VCSIM_URL (https://HOST:PORT/sdk), VCSIM_USERNAME, VCSIM_PASSWORD, and VCSIM_CERT (a PEM file of
@@ -61,7 +65,7 @@ func fatal(status int, format string, args ...interface{}) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vminfo vm NAME | vms | sessions   (connection from VCSIM_URL, VCSIM_USERNAME,")
+	fmt.Fprintln(os.Stderr, "usage: vminfo vm NAME | vms | sessions | set NAME KEY VALUE   (connection from VCSIM_URL, VCSIM_USERNAME,")
 	fmt.Fprintln(os.Stderr, "       VCSIM_PASSWORD, and VCSIM_CERT or VCSIM_SHA1)")
 	os.Exit(2)
 }
@@ -330,6 +334,25 @@ func dumpVM(ctx context.Context, client *vim25.Client, name string) int {
 	return 0
 }
 
+// setExtraConfig sets one extraConfig key of the VM named name; returns the exit status.
+func setExtraConfig(ctx context.Context, client *vim25.Client, name, key, value string) int {
+	refs := vmsNamed(ctx, client, name)
+	if len(refs) != 1 {
+		fmt.Fprintf(os.Stderr, "no single VM named %s (%d)\n", name, len(refs))
+		return 3
+	}
+	vm := object.NewVirtualMachine(client, refs[0])
+	spec := types.VirtualMachineConfigSpec{ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}}}
+	task, err := vm.Reconfigure(ctx, spec)
+	if err != nil {
+		fatal(1, "ReconfigVM_Task %s: %v", name, err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		fatal(1, "ReconfigVM_Task %s: %v", name, err)
+	}
+	return 0
+}
+
 // listSessions prints every session other than this program's own.
 func listSessions(ctx context.Context, client *vim25.Client, manager *session.Manager) {
 	own, err := manager.UserSession(ctx)
@@ -367,6 +390,10 @@ func main() {
 	case os.Args[1] == "vms" && len(os.Args) == 2:
 		client, manager := connect(ctx)
 		listVMs(ctx, client)
+		_ = manager.Logout(ctx)
+	case os.Args[1] == "set" && len(os.Args) == 5:
+		client, manager := connect(ctx)
+		status = setExtraConfig(ctx, client, os.Args[2], os.Args[3], os.Args[4])
 		_ = manager.Logout(ctx)
 	case os.Args[1] == "sessions" && len(os.Args) == 2:
 		client, manager := connect(ctx)
