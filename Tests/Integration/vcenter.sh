@@ -30,7 +30,7 @@
 #   - run without --detach follows the console file (the test appends lines; each shown once) and
 #     ends with status 0 when the VM powers off (skiff stop from outside); on SIGTERM it ends with
 #     143 and the VM keeps running;
-#   - a VM named `skiff & <odd> "name"` is found by that exact name;
+#   - a VM named `skiff & <odd> "name"` is found by that exact name, in the pool --pool names;
 #   - stop (poweredOff afterwards; again: status 0), rm (no VM afterwards), rm of a running VM needs --force, rm and
 #     stop of a missing name are one clear error;
 #   - errors, each one `error:` line, a non-zero status, and nothing created (the VM list and the
@@ -349,11 +349,12 @@ process_arguments() {
     return 0 # a process may end while it is read
 }
 
-# run_model MODE DATACENTER HOST NETWORK...: HOST is a standalone host for the VC* variables' run.
+# run_model MODE DATACENTER HOST POOL-OWNER NETWORK...: HOST is a standalone host for the VC*
+# variables' run, POOL-OWNER the compute resource whose root pool --pool names.
 run_model() {
     MODE=$1
-    local datacenter=$2 host=$3
-    shift 3
+    local datacenter=$2 host=$3 pool_owner=$4
+    shift 4
     local networks=("$@") network_flags=() network
     for network in "${networks[@]}"; do network_flags+=(--network "$network"); done
     local model_started=$SECONDS
@@ -503,12 +504,13 @@ run_model() {
     sk rm-fresh rm vcenter fresh --ca-file "$VCSIM_CERT"
     succeeded rm-fresh "rm of a powered-off VM without --force" || true
 
-    # a name that XML and paths must escape, read back exactly
+    # a name that XML and paths must escape, read back exactly; and --pool by path
     local odd='skiff & <odd> "name"'
-    sk run-odd run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name "$odd" --no-start
-    succeeded run-odd "run --name '$odd'" || true
+    sk run-odd run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name "$odd" --no-start --pool "$pool_owner/Resources"
+    succeeded run-odd "run --name '$odd' --pool $pool_owner/Resources" || true
     if vm_facts "$odd"; then
         vm_has "$odd" "the name read back exactly" "^name $(regex_quote "$odd")$"
+        vm_has "$odd" "in the pool --pool names" "^pool Resources owner=$pool_owner$"
     else
         bad "no VM named '$odd' after run" "$WORKDIR/$odd.vm"
     fi
@@ -691,8 +693,8 @@ run_model() {
     log "$MODE: done in $((SECONDS - model_started))s"
 }
 
-run_model vpx DC0 DC0_H0 "VM Network" DC0_DVPG0
-run_model esx ha-datacenter localhost.localdomain "VM Network"
+run_model vpx DC0 DC0_H0 DC0_H0 "VM Network" DC0_DVPG0
+run_model esx ha-datacenter localhost.localdomain localhost.localdomain "VM Network"
 
 if ((${#failed[@]} > 0)); then
     echo "${#failed[@]} of $checks checks failed:"
