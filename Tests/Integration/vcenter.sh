@@ -569,7 +569,7 @@ run_model() {
         wait_for "$OUT/run-follow.out" 'a line written later' 15 && ok "run follows the console: a later line" \
             || bad "run without --detach did not show a line written later" "$OUT/run-follow.out"
         [[ $(grep -c 'Hello from Skiff!' "$OUT/run-follow.out") -eq 1 ]] && ok "each console line shown once" \
-            || bad "the console's lines were shown more than once" "$OUT/run-follow.out"
+            || bad "'Hello from Skiff!' shown $(grep -c 'Hello from Skiff!' "$OUT/run-follow.out") times, not once" "$OUT/run-follow.out"
     else
         bad "run without --detach: no powered-on line or no console file" "$OUT/run-follow.out"
     fi
