@@ -35,10 +35,24 @@ public final class HTTPClient {
 
     /// Sends one request on a kept-alive connection (connects, or reconnects once if the
     /// kept-alive connection was closed by the server before any byte of the response arrived).
+    /// A request that was written whole is sent again only when its method is idempotent (RFC 9110
+    /// §9.2.2: GET, HEAD, PUT, DELETE, OPTIONS, TRACE), or when `resendAfterWritten` says so: the
+    /// server may have carried out a POST (a CreateVM_Task) before its connection died, so that
+    /// becomes an error saying so instead of a second VM. A request cut off while it was written
+    /// is always sent again (a server cannot act on part of a request with a Content-Length).
     /// Adds Host, Content-Length (none for `.none`), User-Agent: skiff and Connection: keep-alive,
     /// unless the request has them already. `progress(sent, total)` is called while a `.file` body
-    /// uploads, at most about ten times a second, and once at the end.
-    public func send(_ request: HTTPRequest, maxBodyBytes: Int = 64 << 20, progress: ((UInt64, UInt64) -> Void)? = nil) throws(DeployError) -> HTTPResponse {
+    /// uploads, at most about ten times a second, and once at the end; an error it throws ends
+    /// the request (the connection is closed) and is thrown by `send`. `progress` must not use
+    /// this client: a request sent from inside it would land in the middle of the body, so that
+    /// is an error.
+    public func send(_ request: HTTPRequest, maxBodyBytes: Int = 64 << 20, resendAfterWritten: Bool? = nil,
+                     progress: ((UInt64, UInt64) throws(DeployError) -> Void)? = nil) throws(DeployError) -> HTTPResponse {
+        guard !sending else {
+            throw .failure("\(endpoint.hostAndPort): \(request.method) \(request.target) sent while another request is under way on the same connection")
+        }
+        sending = true
+        defer { sending = false }
         try Self.check(request)
         var pin: CertificateThumbprint?
         if case .thumbprint(let text) = verification { pin = try CertificateThumbprint(text) }
@@ -52,7 +66,12 @@ public final class HTTPClient {
             } else {
                 switch try exchange(on: reused, head: head, source: source, isHEAD: request.method == "HEAD", maxBodyBytes: maxBodyBytes, progress: progress) {
                 case .response(let response): return response
-                case .closedBeforeResponse: close()  // the server dropped the idle connection: once more
+                case .closedBeforeResponse(let error, let written):
+                    close()
+                    // The server dropped the idle connection: once more, unless it may have acted.
+                    if written && !(resendAfterWritten ?? Self.idempotentMethods.contains(request.method)) {
+                        throw .failure("\(endpoint.hostAndPort): the connection closed after the \(request.method) request was sent, before any response (\(error.message)); not sent again, as the server may have carried it out")
+                    }
                 }
             }
         }
@@ -63,29 +82,37 @@ public final class HTTPClient {
         peerSHA256 = fresh.peerSHA256.map(CertificateThumbprint.format)
         switch try exchange(on: fresh, head: head, source: source, isHEAD: request.method == "HEAD", maxBodyBytes: maxBodyBytes, progress: progress) {
         case .response(let response): return response
-        case .closedBeforeResponse(let error):
+        case .closedBeforeResponse(let error, _):
             close()
             throw error
         }
     }
 
+    /// RFC 9110 §9.2.2.
+    static let idempotentMethods: Set<String> = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]
+
+    /// True while `send` runs (a progress callback must not send on this client).
+    private var sending = false
+
     private enum Outcome {
         case response(HTTPResponse)
-        /// The connection failed or closed before any byte of the response arrived (not a timeout).
-        case closedBeforeResponse(DeployError)
+        /// The connection failed or closed before any byte of the response arrived (not a
+        /// timeout); `written`: the whole request had been written.
+        case closedBeforeResponse(DeployError, written: Bool)
     }
 
     /// Writes the request and reads the response. A connection that fails before any byte of the
     /// response arrived, other than by a timeout, is `.closedBeforeResponse` (the caller decides
     /// whether to retry).
-    private func exchange(on connection: TLSConnection, head: [UInt8], source: BodySource, isHEAD: Bool, maxBodyBytes: Int, progress: ((UInt64, UInt64) -> Void)?) throws(DeployError) -> Outcome {
+    private func exchange(on connection: TLSConnection, head: [UInt8], source: BodySource, isHEAD: Bool, maxBodyBytes: Int,
+                          progress: ((UInt64, UInt64) throws(DeployError) -> Void)?) throws(DeployError) -> Outcome {
         var parser = HTTPResponseParser(requestWasHEAD: isHEAD, limits: .init(maxBodyBytes: maxBodyBytes))
         var sendError: DeployError?
         do throws(DeployError) {
             try source.rewind()
             try source.send(head: head, over: connection, progress: progress)
         } catch {
-            if connection.timedOut || source.readFailed {
+            if connection.timedOut || source.readFailed || source.stoppedByProgress {
                 close()
                 throw error
             }
@@ -99,12 +126,13 @@ public final class HTTPClient {
                 count = try connection.read(into: &buffer)
             } catch {
                 close()
-                if !parser.receivedAny, !connection.timedOut { return .closedBeforeResponse(sendError ?? error) }
+                if !parser.receivedAny, !connection.timedOut { return .closedBeforeResponse(sendError ?? error, written: sendError == nil) }
                 throw error
             }
             if count == 0 {
                 if !parser.receivedAny {
-                    return .closedBeforeResponse(sendError ?? .failure("\(endpoint.hostAndPort): the server closed the connection without a response"))
+                    return .closedBeforeResponse(sendError ?? .failure("\(endpoint.hostAndPort): the server closed the connection without a response"),
+                                                 written: sendError == nil)
                 }
                 close()
                 do throws(HTTPParseError) {
@@ -167,6 +195,8 @@ private final class BodySource {
     let path: String
     /// The file could not be read: the request cannot be completed on any connection.
     private(set) var readFailed = false
+    /// The progress callback threw: the caller wants the request to end.
+    private(set) var stoppedByProgress = false
 
     init(_ body: HTTPBody) throws(DeployError) {
         self.body = body
@@ -202,7 +232,7 @@ private final class BodySource {
         }
     }
 
-    func send(head: [UInt8], over connection: TLSConnection, progress: ((UInt64, UInt64) -> Void)?) throws(DeployError) {
+    func send(head: [UInt8], over connection: TLSConnection, progress: ((UInt64, UInt64) throws(DeployError) -> Void)?) throws(DeployError) {
         switch body {
         case .none:
             try connection.write(head[...])
@@ -235,11 +265,20 @@ private final class BodySource {
                     let now = monotonicSeconds()
                     if now - lastReport >= 0.1 || sent == total {
                         lastReport = now
-                        progress(sent, total)
+                        try report(progress, sent, total)
                     }
                 }
             }
-            if total == 0 { progress?(0, 0) }
+            if total == 0, let progress { try report(progress, 0, 0) }
+        }
+    }
+
+    private func report(_ progress: (UInt64, UInt64) throws(DeployError) -> Void, _ sent: UInt64, _ total: UInt64) throws(DeployError) {
+        do {
+            try progress(sent, total)
+        } catch {
+            stoppedByProgress = true
+            throw error
         }
     }
 }

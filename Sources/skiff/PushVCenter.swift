@@ -51,6 +51,7 @@ struct PushVCenter: ParsableCommand {
 
     func run() throws {
         _ = try checkImageForVCenter(image)
+        StopSignal.block()
         let folder = try deployStep { () throws(DeployError) in try DatastoreFile.checkRelativePath(dsFolder, flag: "--ds-folder") }
         let connection = try vcenter.connect(datastore: datastoreOption)
         defer { connection.close() }
@@ -58,7 +59,8 @@ struct PushVCenter: ParsableCommand {
         let datacenter = try deployStep { () throws(DeployError) in try inventory.datacenter(connection.settings.datacenter) }
         let datastore = try deployStep { () throws(DeployError) in try inventory.datastore(connection.settings.datastore, in: datacenter) }
         let file = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: folder + "/" + fileName(of: image))
-        _ = try pushImage(image, to: file, session: connection.session, replace: force, reuseSameSize: false)
+        try StopSignal.checkpoint("before the upload")
+        _ = try pushImage(image, to: file, session: connection.session, datacenter: datacenter.reference, replace: force, reuseSameSize: false)
     }
 }
 
@@ -113,8 +115,10 @@ func checkImageForVCenter(_ image: String, allowOVA: Bool = false) throws(CLIErr
 
 /// Uploads `image` to `file` unless it is there: with `reuseSameSize` a file of the same size is
 /// taken as this image; otherwise an existing file is an error unless `replace`. Prints `pushed:`.
-func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession, replace: Bool, reuseSameSize: Bool,
-               label: String? = nil) throws(CLIError) -> DatastoreFile {
+/// A failed or stopped (SIGINT, SIGTERM) upload deletes the partial file when there was none
+/// before; a file it was replacing is left (it may be cut short now) and the error says so.
+func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession, datacenter: ManagedObjectReference,
+               replace: Bool, reuseSameSize: Bool, label: String? = nil) throws(CLIError) -> DatastoreFile {
     var info = stat()
     guard stat(image, &info) == 0 else { throw CLIError.usage("\(image): \(String(cString: strerror(errno)))") }
     let size = UInt64(info.st_size)
@@ -130,14 +134,34 @@ func pushImage(_ image: String, to file: DatastoreFile, session: VSphereSession,
         writeStandardError("skiff: replacing \(file.datastorePath) (\(existing.size.map { "\($0) bytes" } ?? "size unknown") on the datastore, \(size) here)\n")
     }
     let progress = UploadProgress(label: label ?? fileName(of: image))
-    try deployStep { () throws(DeployError) in
-        try session.datastoreUpload(image, to: file) { sent, total in progress.update(sent, total) }
-    }
-    // What arrived, as the server sees it (when it says the size).
-    let stored = try deployStep { () throws(DeployError) in try session.datastoreHead(file) }
-    guard stored.exists, stored.size == nil || stored.size == size else {
-        throw CLIError.failure("\(file.datastorePath): the datastore has \(stored.exists ? "\(stored.size ?? 0) bytes" : "no file") after the upload, not \(size) bytes")
+    do throws(DeployError) {
+        try session.datastorePut(image, to: file) { (sent, total) throws(DeployError) in
+            progress.update(sent, total)
+            try StopSignal.throwIfPending()
+        }
+        // What arrived, as the server sees it (when it says the size).
+        let stored = try session.datastoreHead(file)
+        guard stored.exists, stored.size == nil || stored.size == size else {
+            throw DeployError.failure("\(file.datastorePath): the datastore has \(stored.exists ? "\(stored.size ?? 0) bytes" : "no file") after the upload, not \(size) bytes")
+        }
+    } catch {
+        let left = existing.exists
+            ? "; \(file.datastorePath) was there before and may be cut short now (not deleted; --force uploads it again)"
+            : deletePartialUpload(file, session: session, datacenter: datacenter)
+        throw CLIError(message: error.message + left, status: StopSignal.status(error.kind == .usage ? 64 : 1))
     }
     writeStandardOutput("pushed: \(file.datastorePath) (\(size) bytes)\n")
     return file
+}
+
+/// Deletes what a failed upload left of a file that was not there before; says what happened,
+/// for the error line.
+func deletePartialUpload(_ file: DatastoreFile, session: VSphereSession, datacenter: ManagedObjectReference) -> String {
+    do {
+        guard try session.datastoreSize(file) != nil else { return "" }
+        try session.deleteDatastoreFile(file, datacenter: datacenter)
+        return "; the partial upload was deleted"
+    } catch {
+        return "; the partial upload may be left at \(file.datastorePath): deleting it failed (\(error.message))"
+    }
 }

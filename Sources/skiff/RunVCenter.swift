@@ -26,7 +26,11 @@ struct RunVCenter: ParsableCommand {
             publishes over VMware's backdoor, else from the last `net:` line on the console.
 
             If a step fails after the VM was created, skiff destroys that VM again and says so; \
-            the uploaded image stays on the datastore.
+            the uploaded image stays on the datastore. A failed upload leaves no partial file, \
+            and what a failed create left in [DS] NAME/ is deleted (all of it when the folder is \
+            new, else only what this run added). SIGINT or SIGTERM before the VM runs stops \
+            skiff at the next step (an upload at once) and undoes the same way (exit status \
+            128 + the signal).
 
             A VMDK from 'skiff build --format vmdk' is monolithicSparse, a hosted format ESXi does \
             not run: skiff reads it into ESXi's flat format and uploads that into the VM's folder \
@@ -96,6 +100,7 @@ struct RunVCenter: ParsableCommand {
         }
         let folderPath = try deployStep { () throws(DeployError) in try DatastoreFile.checkRelativePath(dsFolder, flag: "--ds-folder") }
 
+        StopSignal.block()
         let connection = try vcenter.connect(datastore: datastoreOption, folder: folderOption, placement: placement)
         defer { connection.close() }
         let session = connection.session
@@ -119,17 +124,24 @@ struct RunVCenter: ParsableCommand {
             throw CLIError.failure("--name \(plan.name): \(vmx.datastorePath) already exists on the datastore (a VM that is not in the inventory?); choose another --name")
         }
 
+        try StopSignal.checkpoint("before anything was created")
+
         let vm: ManagedObjectReference
+        /// Takes away what this run made in [DS] NAME/ (not for an OVA: its lease and the VM's
+        /// destruction do).
+        var cleanUp: () -> String = { "" }
         if kind == .ova {
             vm = try importOVA(plan: plan, session: session, datacenter: datacenter, datastore: datastore, networks: networks,
                                compute: compute, folder: folder.reference)
         } else {
+            let vmFolder = try VMFolderCleanup(session: session, datacenter: datacenter, datastore: datastore, name: plan.name)
+            cleanUp = vmFolder.run
             vm = try createVM(kind: kind, plan: plan, session: session, datacenter: datacenter, datastore: datastore.name, networks: networks,
-                              compute: compute, folder: folder, vmx: vmx, folderPath: folderPath)
+                              compute: compute, folder: folder, folderPath: folderPath, vmFolder: vmFolder)
         }
-        // From here SIGINT/SIGTERM are taken by the console follower (a VM exists: skiff says what
-        // it leaves running); until now they ended skiff before anything was created.
-        ChildProcess.blockStopSignals()
+        // From here on, once the VM runs, SIGINT/SIGTERM are taken by the console follower (skiff
+        // says what it leaves running); until then they undo what this run made.
+        try StopSignal.checkpoint("after creating the VM") { "; " + undo(vm, name: plan.name, session: session) + cleanUp() }
         writeStandardOutput("created: VM \(plan.name) (\(vm.value)) in \(folder.path)\n")
         writeStandardError("skiff: \(plan.name) on \(compute.label), \(networks.isEmpty ? "no NIC" : "NICs on " + networks.map(\.name).joined(separator: ", ")), console \(datastorePath(datastore.name, "\(plan.name)/\(plan.name).serial.log"))\n")
 
@@ -137,7 +149,7 @@ struct RunVCenter: ParsableCommand {
         do {
             try session.runTask("PowerOnVM_Task", SOAP.call("PowerOnVM_Task", this: vm))
         } catch {
-            throw CLIError.failure(error.message + "; " + undo(vm, name: plan.name, session: session))
+            throw CLIError(message: error.message + "; " + undo(vm, name: plan.name, session: session) + cleanUp(), status: StopSignal.status(1))
         }
         writeStandardOutput("powered on: \(plan.name)\n")
         if detach && waitIP == nil { return }
@@ -183,52 +195,52 @@ struct RunVCenter: ParsableCommand {
     /// creates the VM with CreateVM_Task. On failure nothing is left but the pushed ISO.
     func createVM(kind: VCenterImageKind, plan: VCenterRunPlan, session: VSphereSession, datacenter: VSphereDatacenter, datastore: String,
                   networks: [VSphereNetwork], compute: VSphereCompute, folder: (reference: ManagedObjectReference, path: String),
-                  vmx: DatastoreFile, folderPath: String) throws(CLIError) -> ManagedObjectReference {
+                  folderPath: String, vmFolder: VMFolderCleanup) throws(CLIError) -> ManagedObjectReference {
         let boot: VSphereBootMedium
-        var vmxPath: String? = nil
         /// Where the image is, for messages after a failure.
-        let leftImage: String
-        var uploadedFolder: DatastoreFile? = nil
+        var leftImage = ""
         if kind == .iso {
             let imageFile = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: folderPath + "/" + fileName(of: image))
-            _ = try pushImage(image, to: imageFile, session: session, replace: force, reuseSameSize: true)
+            // Into NAME/ itself (--ds-folder NAME): the image stays, whatever else goes.
+            vmFolder.keep(imageFile)
+            do {
+                _ = try pushImage(image, to: imageFile, session: session, datacenter: datacenter.reference, replace: force, reuseSameSize: true)
+            } catch {
+                throw CLIError(message: error.message + " (no VM was created" + vmFolder.run() + ")", status: error.status)
+            }
             boot = .iso(imageFile.datastorePath)
-            leftImage = "the image stays at \(imageFile.datastorePath)"
+            leftImage = "; the image stays at \(imageFile.datastorePath)"
         } else {
             // ESXi runs its own flat format, not the hosted sparse one: the disk is converted here
             // and uploaded into the VM's folder as NAME-boot.vmdk (descriptor) and its -flat extent.
-            let disk = try uploadBootDisk(name: plan.name, hardwareVersion: plan.hardwareVersion, datacenter: datacenter,
+            let disk: (descriptor: DatastoreFile, capacitySectors: UInt64)
+            do {
+                disk = try uploadBootDisk(name: plan.name, hardwareVersion: plan.hardwareVersion, datacenter: datacenter,
                                           datastore: datastore, session: session)
+            } catch {
+                throw CLIError(message: error.message + " (no VM was created" + vmFolder.run() + ")", status: error.status)
+            }
             boot = .disk(disk.descriptor.datastorePath, capacityKiB: disk.capacitySectors / 2)
-            vmxPath = "\(plan.name)/\(plan.name).vmx"
-            uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: plan.name)
-            leftImage = "the boot disk's folder was deleted again"
         }
+        try StopSignal.checkpoint("before creating the VM") { vmFolder.run() + leftImage }
 
         var spec = VSphereVMSpec(
             name: plan.name, datastore: datastore, memoryMiB: plan.memoryMiB, cpus: plan.cpus, hardwareVersion: plan.hardwareVersion,
             boot: boot, networks: networks, dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 })
-        spec.vmxPath = vmxPath
+        // When NAME/ is there already (the boot disk's, or a folder of the user's), the VM goes
+        // into it, not into one the server names NAME_1 where a failed create's files would hide;
+        // otherwise the server makes NAME/.
+        if kind == .vmdk || vmFolder.existedBefore || vmFolder.keepsSomething {
+            spec.vmxPath = "\(plan.name)/\(plan.name).vmx"
+        }
         let body = spec.createVMBody(folder: folder.reference, pool: compute.pool, host: compute.host)
         let result: XML.Element?
         do {
             result = try session.runTask("CreateVM_Task", body)
         } catch {
-            var left = leftImage
-            // A server may leave the VM's folder behind after a failed create (the simulator does):
-            // it had no NAME.vmx before, so what is there now is from this attempt.
-            if uploadedFolder == nil, (try? session.datastoreSize(vmx)) != nil {
-                uploadedFolder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: plan.name)
-                left += "; the folder the failed create left was deleted"
-            }
-            if let uploadedFolder {
-                do {
-                    try session.deleteDatastoreFile(uploadedFolder, datacenter: datacenter.reference)
-                } catch let cleanup {
-                    left = "the uploaded boot disk is left in \(uploadedFolder.datastorePath): deleting it failed (\(cleanup.message))"
-                }
-            }
-            throw CLIError.failure("\(error.message) (no VM was created; \(left))")
+            // A server may leave files after a failed create (the simulator: NAME.vmx, the
+            // nvram, vmware.log, a new data disk): what this run added to NAME/ goes.
+            throw CLIError(message: "\(error.message) (no VM was created\(leftImage)\(vmFolder.run()))", status: StopSignal.status(1))
         }
         guard let vm = result.flatMap(ManagedObjectReference.init) else {
             throw CLIError.failure("vSphere: CreateVM_Task finished without naming the new VM; look for \(plan.name) in \(folder.path)")
@@ -271,6 +283,7 @@ struct RunVCenter: ParsableCommand {
             uploads.append((item, member))
         }
 
+        try StopSignal.checkpoint("before the import")
         let lease = try deployStep { () throws(DeployError) in
             try session.importVApp(spec, pool: compute.pool, folder: folder, host: compute.host)
         }
@@ -278,36 +291,44 @@ struct RunVCenter: ParsableCommand {
         do throws(DeployError) {
             let info = try session.waitForLease(lease)
             entity = info.entity
-            let total = max(uploads.reduce(UInt64(0)) { $0 + $1.member.size }, 1)
+            try StopSignal.throwIfPending()
+            let total = uploads.reduce(UInt64(0)) { $0 + $1.member.size }
+            // The lease expires without HttpNfcLeaseProgress: one before each file (extracting it
+            // takes a while) and every 30 s while it goes, on the session's connection (the
+            // upload has its own).
+            let leaseProgress = NFCLeaseProgress(session: session, lease: lease, total: total)
             var done: UInt64 = 0
-            var lastPercent = -1
             for upload in uploads {
                 guard let url = info.deviceURLs.first(where: { $0.importKey == upload.item.deviceId }) else {
                     throw DeployError.failure("vSphere: the import lease has no URL for \(upload.item.deviceId) (\(upload.item.path))")
                 }
                 let local = try temporaryCopy(of: upload.member, in: archive)
                 defer { unlink(local) }
+                try StopSignal.throwIfPending()
+                leaseProgress.reportNow(done: done)
                 let progress = UploadProgress(label: upload.item.path)
                 let before = done
-                try session.nfcUpload(local, to: url, create: upload.item.create) { sent, size in
+                try session.nfcUpload(local, to: url, create: upload.item.create) { (sent, size) throws(DeployError) in
                     progress.update(sent, size)
-                    let percent = Int((before + sent) * 100 / total)
-                    // The lease expires without progress reports (every 10%, as the uploads go).
-                    if percent / 10 > lastPercent / 10 {
-                        lastPercent = percent
-                        try? session.leaseProgress(lease, percent: percent)
-                    }
+                    leaseProgress.report(done: before + sent)
+                    try StopSignal.throwIfPending()
                 }
                 done += upload.member.size
             }
+            try StopSignal.throwIfPending()
             try session.leaseComplete(lease)
         } catch {
-            session.leaseAbort(lease, reason: "skiff: \(error.message)")
-            var left = "the import was aborted"
+            var left: String
+            do {
+                try session.leaseAbort(lease, reason: "skiff: \(error.message)")
+                left = "the import was aborted"
+            } catch let abort {
+                left = "aborting the import lease failed too (\(abort.message))"
+            }
             if let entity, (try? session.properties(of: entity, ["name"])) != nil {
                 left += "; " + undo(entity, name: plan.name, session: session)
             }
-            throw CLIError.failure("\(error.message) (\(left))")
+            throw CLIError(message: "\(error.message) (\(left))", status: StopSignal.status(1))
         }
         guard let vm = entity else {
             throw CLIError.failure("vSphere: the import lease named no VM; look for \(plan.name) in the inventory")
@@ -320,7 +341,7 @@ struct RunVCenter: ParsableCommand {
                 dataDiskKiB: plan.dataDiskBytes.map { $0 / 1024 }, devices: devices)
             try session.runTask("ReconfigVM_Task", try reconfiguration.body(vm: vm))
         } catch {
-            throw CLIError.failure(error.message + "; " + undo(vm, name: plan.name, session: session))
+            throw CLIError(message: error.message + "; " + undo(vm, name: plan.name, session: session), status: StopSignal.status(1))
         }
         return vm
     }
@@ -364,8 +385,10 @@ struct RunVCenter: ParsableCommand {
         let flat = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: "\(name)/\(flatName)")
         let descriptor = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore, path: "\(name)/\(descriptorName)")
         writeStandardError("skiff: \(fileName(of: image)) converted to a flat disk of \(sectors * 512) bytes for ESXi (\(descriptor.datastorePath))\n")
-        _ = try pushImage(localFlat, to: flat, session: session, replace: false, reuseSameSize: false, label: fileName(of: image))
-        _ = try pushImage(localDescriptor, to: descriptor, session: session, replace: false, reuseSameSize: false, label: descriptorName)
+        _ = try pushImage(localFlat, to: flat, session: session, datacenter: datacenter.reference, replace: force, reuseSameSize: false,
+                          label: fileName(of: image))
+        _ = try pushImage(localDescriptor, to: descriptor, session: session, datacenter: datacenter.reference, replace: force,
+                          reuseSameSize: false, label: descriptorName)
         return (descriptor, sectors)
     }
 
@@ -376,6 +399,58 @@ struct RunVCenter: ParsableCommand {
             return "the VM \(name) (\(vm.value)) that skiff had just created was destroyed again"
         } catch {
             return "the VM \(name) (\(vm.value)) is left behind: destroying it failed too (\(error.message)); remove it with 'skiff rm vcenter \(name)'"
+        }
+    }
+}
+
+/// [DS] NAME/ as it was before the run wrote anything (listed with SearchDatastore_Task), and
+/// after a failure what this run added to it taken away again: the whole folder when it is new,
+/// else the new entries, never the image this run leaves there on purpose.
+final class VMFolderCleanup {
+    let session: VSphereSession
+    let datacenter: ManagedObjectReference
+    let datastore: ManagedObjectReference
+    let folder: DatastoreFile
+    let before: [String]?
+    private var kept: Set<String> = []
+
+    init(session: VSphereSession, datacenter: VSphereDatacenter, datastore: (reference: ManagedObjectReference, name: String),
+         name: String) throws(CLIError) {
+        self.session = session
+        self.datacenter = datacenter.reference
+        self.datastore = datastore.reference
+        folder = DatastoreFile(datacenterPath: datacenter.path, datastore: datastore.name, path: name)
+        let folder = self.folder
+        before = try deployStep { () throws(DeployError) in try session.datastoreFolderEntries(folder, datastore: datastore.reference) }
+    }
+
+    var existedBefore: Bool { before != nil }
+    var keepsSomething: Bool { !kept.isEmpty }
+
+    /// A file this run leaves on purpose: if it is inside NAME/, its entry there is kept.
+    func keep(_ file: DatastoreFile) {
+        guard file.datastore == folder.datastore, file.path.hasPrefix(folder.path + "/") else { return }
+        let rest = file.path.dropFirst(folder.path.count + 1)
+        if let entry = rest.split(separator: "/").first { kept.insert(String(entry)) }
+    }
+
+    /// Deletes what this run added; returns "; what happened" for the error line ("" for nothing).
+    func run() -> String {
+        let now: [String]?
+        do {
+            now = try session.datastoreFolderEntries(folder, datastore: datastore)
+        } catch {
+            return "; what this run put in \(folder.datastorePath) may be left: listing it failed (\(error.message))"
+        }
+        let leftovers = DatastoreLeftovers.decide(before: before, now: now, keep: kept)
+        let failed = session.deleteLeftovers(leftovers, in: folder, datacenter: datacenter)
+        if !failed.isEmpty {
+            return "; left behind, deleting failed: " + failed.joined(separator: ", ")
+        }
+        switch leftovers {
+        case .nothing: return ""
+        case .folder: return "; \(folder.datastorePath), which this run made, was deleted again"
+        case .entries(let names): return "; what this run added to \(folder.datastorePath) (\(names.joined(separator: ", "))) was deleted again"
         }
     }
 }

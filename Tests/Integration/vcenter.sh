@@ -43,7 +43,14 @@
 #     skiff's output, in the arguments of skiff's processes, or in any file skiff wrote (its HOME,
 #     the image folder, the datastore);
 #   - every command logs out: no session is left on the server at the end (the control: vminfo
-#     sees skiff's session while run --wait-ip waits).
+#     sees skiff's session while run --wait-ip waits);
+#   - rollbacks, with faults injected by the simulator (main.go -fail) for names starting fail-:
+#     a push whose PUT fails half-way, a VMDK run whose boot-disk upload fails, a CreateVM_Task
+#     that fails after the server made the VM's files (once into a new folder, once into a
+#     --ds-folder of the same name that holds the pushed ISO, which must stay), a failing
+#     PowerOnVM_Task, an OVA whose NFC upload fails (the HttpNfcLeaseAbort accepted), and
+#     SIGTERM during a (slowed) upload: each one `error:` line, nothing left behind, and for the
+#     signal exit status 143.
 # Every check runs; the summary lists the failed ones.
 #
 # Usage: sudo SKIFF=path/to/skiff Tests/Integration/vcenter.sh   (Scripts/integration.sh sets SKIFF)
@@ -72,6 +79,11 @@ for format in iso vmdk ova; do
 done
 cp "$IMAGES/hello.iso" "$IMAGES/probe.iso" # for the error cases: never pushed, so any upload shows
 cp "$IMAGES/hello.ova" "$IMAGES/probe.ova"
+# for the injected faults (vcsim -fail): names that start with fail- or slow-
+cp "$IMAGES/hello.iso" "$IMAGES/fail-put.iso"
+cp "$IMAGES/hello.vmdk" "$IMAGES/fail-put.vmdk"
+cp "$IMAGES/hello.iso" "$IMAGES/slow-put.iso"
+truncate -s 32M "$IMAGES/slow-put.iso" # zeros behind the ISO: more than the sockets buffer, at 1 MiB/s
 log "images built in $((SECONDS - started))s: hello.iso $(stat -c %s "$IMAGES/hello.iso") bytes, hello.vmdk $(stat -c %s "$IMAGES/hello.vmdk") bytes, hello.ova $(stat -c %s "$IMAGES/hello.ova") bytes"
 # The OVA's disk member and its size: what the NFC upload must carry.
 ova_disk=$(tar tf "$IMAGES/hello.ova" | grep -m1 '\.vmdk$') || fail "no .vmdk member in hello.ova"
@@ -349,6 +361,60 @@ process_arguments() {
     return 0 # a process may end while it is read
 }
 
+# check_rollbacks: failures injected by the simulator after skiff made something; each must be
+# one error line and leave nothing behind.
+check_rollbacks() {
+    snapshot >"$WORKDIR/before"
+    sk fail-push push vcenter "$IMAGES/fail-put.iso" --ca-file "$VCSIM_CERT"
+    refused fail-push "a push whose PUT fails half-way" "HTTP 500" "partial upload was deleted"
+
+    sk fail-vmdk run vcenter "$IMAGES/fail-put.vmdk" --ca-file "$VCSIM_CERT" --name fail-put-vmdk --detach
+    refused fail-vmdk "a VMDK run whose boot-disk upload fails" "HTTP 500" "fail-put-vmdk, which this run made, was deleted again"
+
+    sk fail-create-new run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name fail-create-new --disk 64M --detach
+    refused fail-create-new "a CreateVM_Task that fails after making files" "InvalidDeviceSpec" "fail-create-new, which this run made, was deleted again"
+
+    # the VM's folder is there before, holding the ISO: only what the failed create added goes
+    sk fail-create-push push vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --ds-folder fail-create
+    succeeded fail-create-push "push hello.iso --ds-folder fail-create" || true
+    snapshot >"$WORKDIR/before"
+    sk fail-create run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name fail-create --ds-folder fail-create --disk 64M --detach
+    refused fail-create "a failed CreateVM_Task into a folder that holds the ISO" "InvalidDeviceSpec" "the image stays at [LocalDS_0] fail-create/hello.iso" "was deleted again"
+    rm -rf "$DS_DIR/fail-create"
+    snapshot >"$WORKDIR/before"
+
+    sk fail-poweron run vcenter "$IMAGES/hello.iso" --ca-file "$VCSIM_CERT" --name fail-poweron --detach
+    refused fail-poweron "a failing PowerOnVM_Task" "SystemError" "destroyed again"
+
+    sk fail-nfc run vcenter "$IMAGES/probe.ova" --ca-file "$VCSIM_CERT" --name fail-nfc --detach
+    refused fail-nfc "an OVA whose NFC upload fails" "HTTP 500" "the import was aborted" "destroyed again"
+    if grep -qE '^.*fault: HttpNfcLeaseAbort [^ ]+: HTTP 200$' "$VCSIM_LOG"; then
+        ok "the simulator accepted skiff's HttpNfcLeaseAbort"
+    else
+        grep 'fault: ' "$VCSIM_LOG" >"$WORKDIR/faults.log" || true
+        bad "no HttpNfcLeaseAbort answered 200 in the simulator's log" "$WORKDIR/faults.log"
+    fi
+
+    # SIGTERM while the image uploads (the simulator reads it at 1 MiB/s): stop, delete, 143
+    sk_background slow run vcenter "$IMAGES/slow-put.iso" --ca-file "$VCSIM_CERT" --name slow-put --detach
+    local runner=$BG_PID sent=""
+    if wait_for "$OUT/slow.err" '^push: slow-put\.iso' 30; then
+        kill -TERM "$(pgrep -P "$runner" | head -n 1)" 2>/dev/null && sent=$SECONDS # timeout passes it on to skiff
+    fi
+    wait_for "$OUT/slow.status" '^[0-9]+$' 30 || true
+    wait "$runner" 2>/dev/null || true
+    SK_STATUS=$(cat "$OUT/slow.status" 2>/dev/null || echo 255)
+    cat "$OUT/slow.out" "$OUT/slow.err" >"$OUT/slow.all"
+    if [[ -z "$sent" ]]; then
+        bad "run slow-put.iso: no upload progress line to send SIGTERM after" "$OUT/slow.all"
+    elif [[ $SK_STATUS -eq 143 ]]; then
+        ok "SIGTERM during the upload: status 143 after $((SECONDS - sent))s"
+    else
+        bad "SIGTERM during the upload: status $SK_STATUS, not 143" "$OUT/slow.all"
+    fi
+    refused slow "SIGTERM during an upload" "SIGTERM" "partial upload was deleted"
+}
+
 # run_model MODE DATACENTER HOST POOL-OWNER NETWORK...: HOST is a standalone host for the VC*
 # variables' run, POOL-OWNER the compute resource whose root pool --pool names.
 run_model() {
@@ -359,7 +425,7 @@ run_model() {
     for network in "${networks[@]}"; do network_flags+=(--network "$network"); done
     local model_started=$SECONDS
 
-    vcsim_start "$MODE" "$NS" 198.18.7.1
+    vcsim_start "$MODE" "$NS" 198.18.7.1 -fail
     DS_DIR=$(vcsim_datastore_dir LocalDS_0) || fail "no local folder for LocalDS_0 ($DS_DIR)"
     SK_URL=$VCSIM_URL
     SK_PASSWORD=$VCSIM_PASSWORD
@@ -678,6 +744,8 @@ run_model() {
     has sha256 "a SHA-256 --thumbprint connects" "^vcenter: connected to "
     SK_ENV="GOVC_TLS_CA_CERTS=$VCSIM_CERT" sk ca-env rm vcenter no-such-vm
     has ca-env "GOVC_TLS_CA_CERTS connects" "^vcenter: connected to "
+
+    check_rollbacks
 
     check_password_hidden
     grep -q '^session ' "$WORKDIR/sessions-during" 2>/dev/null \

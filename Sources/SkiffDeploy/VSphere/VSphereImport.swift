@@ -197,13 +197,70 @@ extension VSphereSession {
         try invoke("HttpNfcLeaseComplete", SOAP.call("HttpNfcLeaseComplete", this: lease))
     }
 
-    /// HttpNfcLeaseAbort (best effort: the lease may be gone already).
-    public func leaseAbort(_ lease: ManagedObjectReference, reason: String) {
-        _ = try? invoke("HttpNfcLeaseAbort", SOAP.call("HttpNfcLeaseAbort", this: lease) { xml in
-            xml.group("fault", type: "SystemError") { xml in
-                xml.element("reason", reason)
+    /// HttpNfcLeaseAbort, saying why: the lease ends and the server removes what the import made
+    /// (a failed abort leaves the lease holding the VM until it times out).
+    public func leaseAbort(_ lease: ManagedObjectReference, reason: String) throws(DeployError) {
+        try invoke("HttpNfcLeaseAbort", Self.leaseAbortBody(lease, reason: reason))
+    }
+
+    /// The abort's `fault` is a LocalizedMethodFault (vim25: `fault`, a MethodFault, and
+    /// `localizedMessage`), here wrapping a SystemError with the reason.
+    static func leaseAbortBody(_ lease: ManagedObjectReference, reason: String) -> String {
+        SOAP.call("HttpNfcLeaseAbort", this: lease) { xml in
+            xml.group("fault") { xml in
+                xml.group("fault", type: "SystemError") { xml in
+                    xml.element("reason", reason)
+                }
+                xml.element("localizedMessage", reason)
             }
-        })
+        }
+    }
+}
+
+/// HttpNfcLeaseProgress while the disks go up: the lease times out (about five minutes) without
+/// one. `report(done:)` sends one when `interval` seconds passed since the last, `reportNow`
+/// always; both through the session's own connection, never the upload's. A failed report is kept
+/// in `lastError` and does not stop the upload (HttpNfcLeaseComplete then says whether the lease
+/// is still there).
+public final class NFCLeaseProgress {
+    public let session: VSphereSession
+    public let lease: ManagedObjectReference
+    public let total: UInt64
+    public let interval: Double
+    private let clock: () -> Double
+    private var last: Double
+    public private(set) var reports = 0
+    public private(set) var lastError: DeployError?
+
+    public init(session: VSphereSession, lease: ManagedObjectReference, total: UInt64, interval: Double = 30,
+                clock: @escaping () -> Double = NFCLeaseProgress.monotonicSeconds) {
+        self.session = session
+        self.lease = lease
+        self.total = max(total, 1)
+        self.interval = interval
+        self.clock = clock
+        last = clock()
+    }
+
+    public static func monotonicSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    public func report(done: UInt64) {
+        guard clock() - last >= interval else { return }
+        reportNow(done: done)
+    }
+
+    public func reportNow(done: UInt64) {
+        last = clock()
+        reports += 1
+        do {
+            try session.leaseProgress(lease, percent: Int(min(done, total) * 100 / total))
+        } catch {
+            lastError = error
+        }
     }
 }
 
@@ -309,10 +366,13 @@ extension XMLWriter {
 
 extension VSphereSession {
     /// Uploads a file to a lease's device URL: POST of a disk (`application/x-vnd.vmware-streamVmdk`)
-    /// or PUT of a file the lease creates. A `*` host means this server; another host (an ESXi host
-    /// behind vCenter) gets its own connection, pinned to the lease's thumbprint when it gives one.
+    /// or PUT of a file the lease creates, always on a connection of its own, so that lease
+    /// progress can be reported on the session's while the body goes. A `*` host means this
+    /// server (the session cookie goes with it); another host (an ESXi host behind vCenter) is
+    /// pinned to the lease's thumbprint when it gives one. An error thrown by `progress` stops
+    /// the upload.
     public func nfcUpload(_ localPath: String, to deviceURL: NFCLeaseInfo.DeviceURL, create: Bool,
-                          progress: ((UInt64, UInt64) -> Void)? = nil) throws(DeployError) {
+                          progress: ((UInt64, UInt64) throws(DeployError) -> Void)? = nil) throws(DeployError) {
         var url = deviceURL.url
         if let star = url.firstRange(of: "://*") {
             url = url[..<star.lowerBound] + "://" + endpoint.hostAndPort + url[star.upperBound...]
@@ -333,10 +393,9 @@ extension VSphereSession {
         var headers = sameServer ? cookieHeader : []
         headers.append(create ? (name: "Overwrite", value: "t") : (name: "Content-Type", value: "application/x-vnd.vmware-streamVmdk"))
         let request = HTTPRequest(method: create ? "PUT" : "POST", target: path, headers: headers, body: .file(path: localPath))
-        let uploader = sameServer ? client
-            : HTTPClient(endpoint: target, verification: deviceURL.sslThumbprint.isEmpty ? client.verification : .thumbprint(deviceURL.sslThumbprint),
-                         timeout: client.timeout)
-        defer { if !sameServer { uploader.close() } }
+        let verification = sameServer || deviceURL.sslThumbprint.isEmpty ? client.verification : .thumbprint(deviceURL.sslThumbprint)
+        let uploader = HTTPClient(endpoint: target, verification: verification, timeout: client.timeout)
+        defer { uploader.close() }
         let response: HTTPResponse
         do {
             response = try uploader.send(request, maxBodyBytes: 1 << 20, progress: progress)
