@@ -31,14 +31,18 @@ final class VSphereRollbackTests: XCTestCase {
 
         init(reply: @escaping @Sendable (Request) -> (status: Int, body: String)?) throws {
             self.reply = reply
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.fd = fd
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard fd >= 0, bound == 0, listen(fd, 8) == 0 else { throw DeployError.failure("cannot listen on 127.0.0.1") }
+            guard fd >= 0, bound == 0, listen(fd, 8) == 0 else {
+                port = 0
+                throw DeployError.failure("cannot listen on 127.0.0.1")
+            }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             _ = withUnsafeMutablePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
