@@ -7,14 +7,17 @@ import Glibc
 public enum TLSVerification: Sendable, Equatable {
     /// The chain must lead to a CA in the system's store, and the certificate must name the host.
     case system
-    /// The chain must lead to one of the PEM certificates in this file (govc's GOVC_TLS_CA_CERTS),
-    /// and the certificate must name the host.
-    case caFile(String)
+    /// The chain must lead to one of the PEM certificates in these files (govc's
+    /// GOVC_TLS_CA_CERTS, a ':'-separated list), and the certificate must name the host.
+    case caFiles([String])
     /// Anything is accepted (`--insecure`).
     case insecure
     /// The certificate must have this SHA-1 or SHA-256 thumbprint (`--thumbprint`), whoever issued
     /// it: "AA:BB:...", with or without colons, any case. See `CertificateThumbprint`.
     case thumbprint(String)
+
+    /// The chain must lead to one of the PEM certificates in this one file.
+    public static func caFile(_ path: String) -> TLSVerification { .caFiles([path]) }
 }
 
 /// A SHA-1 or SHA-256 digest of a certificate's DER bytes, as vSphere shows it ("AA:BB:...").
@@ -97,12 +100,13 @@ public struct HTTPEndpoint: Sendable, Equatable {
         self.basePath = basePath
     }
 
-    /// Parses an http:// or https:// URL. User information is skipped (the caller takes the
-    /// credentials from the URL itself) and never appears in an error message.
+    /// Parses an http:// or https:// URL (RFC 3986 §3: the authority ends at the first "/", "?"
+    /// or "#"). User information is skipped (the caller takes the credentials from the URL itself)
+    /// and never appears in an error message: see `redacted`.
     public init(url: String) throws(DeployError) {
         let text = url.trimmingASCIIWhitespace()
         let bytes = Array(text.utf8)
-        guard let schemeEnd = firstIndex(of: "://", in: bytes) else {
+        guard let schemeEnd = schemeSeparator(in: bytes) else {
             throw .usage("\(Self.redacted(text)): not an http:// or https:// URL")
         }
         let givenScheme = String(decoding: bytes[0..<schemeEnd], as: UTF8.self).lowercased()
@@ -177,12 +181,15 @@ public struct HTTPEndpoint: Sendable, Equatable {
 
     var usesTLS: Bool { scheme == "https" }
 
-    /// The URL with any user information cut out, for messages.
-    static func redacted(_ url: String) -> String {
+    /// The URL with any user information cut out, for messages: everything from the start of the
+    /// authority (or of the text, when it has no valid scheme) to the LAST "@" of the whole text.
+    /// A password typed without percent-encoding may hold "/", "?", "#", "@" or even "://", so
+    /// this may cut more than RFC 3986's user information (an "@" in a path), never less.
+    public static func redacted(_ url: String) -> String {
         let bytes = Array(url.utf8)
-        let start = firstIndex(of: "://", in: bytes).map { $0 + 3 } ?? 0
-        let authorityEnd = bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.count
-        guard let at = bytes[start..<authorityEnd].lastIndex(of: UInt8(ascii: "@")) else { return url }
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return url }
+        var start = schemeSeparator(in: bytes).map { $0 + 3 } ?? 0
+        if start > at { start = 0 }
         return String(decoding: bytes[0..<start] + bytes[(at + 1)...], as: UTF8.self)
     }
 }
@@ -253,6 +260,18 @@ func hexValue(_ byte: UInt8) -> UInt8? {
     case 0x61...0x66: return byte - 0x61 + 10
     default: return nil
     }
+}
+
+/// Where "://" starts when the bytes before it are a scheme (RFC 3986 §3.1: a letter, then
+/// letters, digits, "+", "-" or "."); nil otherwise ("user:pa://ss@host" has no scheme).
+func schemeSeparator(in bytes: [UInt8]) -> Int? {
+    guard let end = firstIndex(of: "://", in: bytes), end > 0 else { return nil }
+    let isLetter: (UInt8) -> Bool = { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A }
+    guard isLetter(bytes[0]) else { return nil }
+    for byte in bytes[1..<end] where !(isLetter(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x2D || byte == 0x2E) {
+        return nil
+    }
+    return end
 }
 
 func firstIndex(of needle: String, in bytes: [UInt8]) -> Int? {

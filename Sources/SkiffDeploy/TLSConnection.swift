@@ -126,25 +126,33 @@ final class TLSConnection {
 
     private func handshake(verification: TLSVerification, pin: CertificateThumbprint?) throws(DeployError) {
         let trust: Int32
-        var caFile = ""
+        var caFiles: [String] = []
         switch verification {
         case .system: trust = Int32(SKIFF_TLS_TRUST_SYSTEM.rawValue)
-        case .caFile(let path):
+        case .caFiles(let paths):
             trust = Int32(SKIFF_TLS_TRUST_CA_FILE.rawValue)
-            caFile = path
-            // OpenSSL's three-entry error for a missing file says less than this.
-            let probe = open(path, O_RDONLY | O_CLOEXEC)
-            guard probe >= 0 else {
-                throw .failure("\(path): cannot read the CA certificates (\(String(cString: strerror(errno))))")
+            caFiles = paths
+            for path in paths {
+                // OpenSSL's three-entry error for a missing file says less than this.
+                let probe = open(path, O_RDONLY | O_CLOEXEC)
+                guard probe >= 0 else {
+                    throw .failure("\(path): cannot read the CA certificates (\(String(cString: strerror(errno))))")
+                }
+                Glibc.close(probe)
             }
-            Glibc.close(probe)
         case .insecure, .thumbprint: trust = Int32(SKIFF_TLS_TRUST_NONE.rawValue)
         }
         let isIP = isIPv4Literal(endpoint.host) || isIPv6Literal(endpoint.host)
         var message = [CChar](repeating: 0, count: 512)
+        // C copies of the paths, alive until skiff_tls_new returns (it keeps none of them).
+        let paths = caFiles.map { strdup($0) }
+        defer { paths.forEach { free($0) } }
+        let pathPointers = paths.map { $0.map { UnsafePointer($0) } }
         let created = message.withUnsafeMutableBufferPointer { buffer in
-            // The buffer's count is its size; skiff_tls_new writes at most that many bytes.
-            skiff_tls_new(fd, endpoint.host, isIP ? 1 : 0, trust, caFile, buffer.baseAddress, buffer.count)
+            pathPointers.withUnsafeBufferPointer { files in
+                // Both counts are the buffers' sizes; skiff_tls_new reads and writes within them.
+                skiff_tls_new(fd, endpoint.host, isIP ? 1 : 0, trust, files.baseAddress, files.count, buffer.baseAddress, buffer.count)
+            }
         }
         guard let created else {
             throw .failure("\(name): cannot set up TLS (\(Self.string(message)))")
@@ -178,7 +186,7 @@ final class TLSConnection {
             guard actual == pin.bytes else {
                 throw .failure("\(name): the server's certificate has \(pin.algorithm.name) thumbprint \(CertificateThumbprint.format(actual)), not the pinned \(pin)")
             }
-        case .system, .caFile:
+        case .system, .caFiles:
             guard let tls else { return }
             let result = skiff_tls_verify_result(tls)
             if result == 0 { return }  // X509_V_OK

@@ -123,7 +123,8 @@ void skiff_tls_last_error(const skiff_tls *tls, char *buffer, size_t size) {
 
 // MARK: - Sessions
 
-skiff_tls *skiff_tls_new(int fd, const char *host, int host_is_ip, int trust, const char *ca_file,
+skiff_tls *skiff_tls_new(int fd, const char *host, int host_is_ip, int trust,
+                         const char *const *ca_files, size_t ca_file_count,
                          char *error, size_t error_size) {
     if (error_size > 0) error[0] = 0;
     ERR_clear_error();
@@ -147,13 +148,17 @@ skiff_tls *skiff_tls_new(int fd, const char *host, int host_is_ip, int trust, co
     if (trust == SKIFF_TLS_TRUST_SYSTEM) {
         if (!SSL_CTX_set_default_verify_paths(tls->context)) goto openssl_failed;
     } else if (trust == SKIFF_TLS_TRUST_CA_FILE) {
-        if (!SSL_CTX_load_verify_locations(tls->context, ca_file, NULL)) {
-            char queue[384];
-            skiff_tls_error_queue(queue, sizeof queue);
-            snprintf(error, error_size, "cannot load CA certificates from %s (%s)", ca_file,
-                     queue[0] ? queue : "no certificates");
-            skiff_tls_free(tls);
-            return NULL;
+        // Each file adds its certificates to the context's one store (SSL_CTX_load_verify_file).
+        for (size_t index = 0; index < ca_file_count; index++) {
+            const char *ca_file = ca_files[index];  // index < ca_file_count: in bounds
+            if (ca_file == NULL || !SSL_CTX_load_verify_file(tls->context, ca_file)) {
+                char queue[384];
+                skiff_tls_error_queue(queue, sizeof queue);
+                snprintf(error, error_size, "cannot load CA certificates from %s (%s)",
+                         ca_file ? ca_file : "(none)", queue[0] ? queue : "no certificates");
+                skiff_tls_free(tls);
+                return NULL;
+            }
         }
     }
     tls->ssl = SSL_new(tls->context);

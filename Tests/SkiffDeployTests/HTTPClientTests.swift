@@ -242,6 +242,31 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertTrue(garbage?.message.hasPrefix("127.0.0.1:\(peer.port): cannot set up TLS (cannot load CA certificates from \(notPEM) (") ?? false, "\(String(describing: garbage))")
     }
 
+    /// GOVC_TLS_CA_CERTS is a ':'-separated list (govc: "bar.crt:foo.crt"): every file's CAs are
+    /// trusted, and a file that cannot be read or loaded is named.
+    func testSeveralCAFilesAreAllTrusted() throws {
+        let peer = try startServer()
+        let other = Self.directory! + "/other-ca.pem"
+        try Self.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other CA",
+                      "-keyout", Self.directory! + "/other-ca-key.pem", "-out", other])
+        var request = VCenterRequest()
+        request.environment = ["GOVC_URL": "https://127.0.0.1:\(peer.port)/sdk", "GOVC_USERNAME": "u", "GOVC_PASSWORD": "p",
+                               "GOVC_TLS_CA_CERTS": "\(other):\(certificate)"]
+        let settings = try request.resolved()
+        XCTAssertEqual(settings.verification, .caFiles([other, certificate]))
+        let client = HTTPClient(endpoint: settings.endpoint, verification: settings.verification, timeout: 10)
+        XCTAssertEqual(try client.send(HTTPRequest(method: "GET", target: "/both")).status, 200, "the server's CA is the second file")
+        let onlyOther = message { _ = try self.client(peer, .caFiles([other])).send(HTTPRequest(method: "GET", target: "/")) }
+        XCTAssertTrue(onlyOther?.message.hasPrefix("127.0.0.1:\(peer.port): certificate not trusted (") ?? false, "\(String(describing: onlyOther))")
+        let missing = message { _ = try self.client(peer, .caFiles([self.certificate, "/nonexistent/two.pem"])).send(HTTPRequest(method: "GET", target: "/")) }
+        XCTAssertEqual(missing?.message, "/nonexistent/two.pem: cannot read the CA certificates (No such file or directory)")
+        let notPEM = Self.directory! + "/not-second.pem"
+        _ = FileManager.default.createFile(atPath: notPEM, contents: Data("not a certificate\n".utf8))
+        let garbage = message { _ = try self.client(peer, .caFiles([self.certificate, notPEM])).send(HTTPRequest(method: "GET", target: "/")) }
+        XCTAssertTrue(garbage?.message.hasPrefix("127.0.0.1:\(peer.port): cannot set up TLS (cannot load CA certificates from \(notPEM) (") ?? false, "\(String(describing: garbage))")
+        XCTAssertEqual(logLines(peer).filter { $0.hasPrefix("request") }, ["request GET /both HTTP/1.1"], "nothing sent when a file failed")
+    }
+
     func testThumbprintPinsBySHA1OrSHA256() throws {
         let peer = try startServer()
         for pin in [Self.certificateSHA1, Self.certificateSHA256, Self.certificateSHA1.replacingOccurrences(of: ":", with: "").lowercased()] {

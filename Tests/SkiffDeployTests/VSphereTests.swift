@@ -42,7 +42,7 @@ final class VSphereTests: XCTestCase {
 
         let devices = config.children("deviceChange")
         XCTAssertEqual(devices.compactMap { $0.child("device")?.schemaType },
-                       ["VirtualLsiLogicController", "VirtualDisk", "VirtualVmxnet3", "VirtualVmxnet3", "VirtualCdrom", "VirtualSerialPort"])
+                       ["VirtualLsiLogicController", "VirtualDisk", "VirtualVmxnet3", "VirtualVmxnet3", "VirtualIDEController", "VirtualCdrom", "VirtualSerialPort"])
         for change in devices {
             XCTAssertEqual(change.children.first?.name, "operation")
             // VirtualDevice: key, deviceInfo, backing, connectable, slotInfo, controllerKey, unitNumber, then the subtype's.
@@ -68,13 +68,20 @@ final class VSphereTests: XCTestCase {
         XCTAssertEqual(dvPort.descendant("port")?.children.map(\.name), ["switchUuid", "portgroupKey"])
         XCTAssertEqual(dvPort.descendant("port", "switchUuid")?.text, "50 2a 7f")
 
-        let cdrom = try XCTUnwrap(devices[4].child("device"))
+        // The CD-ROM's IDE controller is in the spec (bus 0, a temporary key), as govc vm.create
+        // -iso writes it: the CD-ROM names no key the server has not made yet.
+        let ide = try XCTUnwrap(devices[4].child("device"))
+        XCTAssertEqual(ide.children.map(\.name), ["key", "busNumber"], "VirtualController: VirtualDevice's fields, then busNumber")
+        XCTAssertEqual(ide.child("busNumber")?.text, "0")
+        XCTAssertNil(devices[4].child("fileOperation"))
+        let cdrom = try XCTUnwrap(devices[5].child("device"))
         XCTAssertEqual(cdrom.children.map(\.name), ["key", "backing", "connectable", "controllerKey", "unitNumber"])
         XCTAssertEqual(cdrom.descendant("backing", "fileName")?.text, "[LocalDS_0] skiff/hello.iso")
-        XCTAssertEqual(cdrom.child("controllerKey")?.text, "200")
+        XCTAssertEqual(cdrom.child("controllerKey")?.text, ide.child("key")?.text)
+        XCTAssertEqual(cdrom.child("unitNumber")?.text, "0")
         XCTAssertEqual(cdrom.descendant("connectable", "startConnected")?.text, "true")
 
-        let serial = try XCTUnwrap(devices[5].child("device"))
+        let serial = try XCTUnwrap(devices[6].child("device"))
         XCTAssertEqual(serial.children.map(\.name), ["key", "backing", "connectable", "yieldOnPoll"])
         XCTAssertEqual(serial.descendant("backing", "fileName")?.text, "[LocalDS_0] hello/hello.serial.log")
         XCTAssertEqual(config.descendant("bootOptions", "bootOrder")?.schemaType, "VirtualMachineBootOptionsBootableCdromDevice")
@@ -216,6 +223,12 @@ final class VSphereTests: XCTestCase {
         XCTAssertEqual(try request(base.merging(["GOVC_INSECURE": "true"]) { $1 }).resolved().verification, .insecure)
         XCTAssertEqual(try request(base.merging(["GOVC_INSECURE": "0"]) { $1 }).resolved().verification, .system)
         XCTAssertEqual(try request(base.merging(["GOVC_TLS_CA_CERTS": "/ca.pem"]) { $1 }).resolved().verification, .caFile("/ca.pem"))
+        // govc reads GOVC_TLS_CA_CERTS as a ':'-separated list; so is --ca-file; empty entries are skipped.
+        XCTAssertEqual(try request(base.merging(["GOVC_TLS_CA_CERTS": "/a.pem:/b.pem:"]) { $1 }).resolved().verification, .caFiles(["/a.pem", "/b.pem"]))
+        XCTAssertEqual(try request(base) { $0.caFile = "/x.pem::/y.pem" }.resolved().verification, .caFiles(["/x.pem", "/y.pem"]))
+        XCTAssertThrowsError(try request(base.merging(["GOVC_TLS_CA_CERTS": "::"]) { $1 }).resolved()) { error in
+            XCTAssertEqual((error as? DeployError)?.message, "GOVC_TLS_CA_CERTS \"::\": no file named (PEM files separated by ':')")
+        }
         XCTAssertEqual(try request(base) { $0.insecure = true }.resolved().verification, .insecure)
         let sha1 = "17:AA:47:AD:00:AB:1C:6D:28:F4:57:1E:65:6A:E0:D4:E6:6F:8A:F6"
         XCTAssertEqual(try request(base.merging(["GOVC_INSECURE": "1"]) { $1 }) { $0.thumbprint = sha1 }.resolved().verification, .thumbprint(sha1),
@@ -240,6 +253,69 @@ final class VSphereTests: XCTestCase {
         }
         let ok = try? request(["GOVC_URL": "https://u:\(secret)@h/sdk"]).resolved()
         XCTAssertEqual(ok?.displayURL, "https://h/sdk")
+    }
+
+    /// A password typed into the URL without percent-encoding may hold "/", "#", "?", "@", ":" and
+    /// "%": everything up to the last "@" is user information, so the password is read whole and
+    /// never shows up as a host, a port, a path or in an error, whichever of --url, GOVC_URL or
+    /// VCURL carries it.
+    func testUnencodedPasswordCharactersNeverLeak() throws {
+        let pid = getpid()
+        // Distinct pieces between the special characters: a leak of any fragment is caught.
+        let pieces = ["AAA\(pid)", "BBB\(pid)", "CCC\(pid)", "DDD\(pid)", "EEE\(pid)", "FFF\(pid)", "GGG\(pid)", "HHH\(pid)"]
+        let passwords = [
+            "\(pieces[0])/\(pieces[1])",
+            "\(pieces[0])#\(pieces[1])",
+            "\(pieces[0])?\(pieces[1])",
+            "\(pieces[0])@\(pieces[1])",
+            "\(pieces[0]):\(pieces[1])",
+            "\(pieces[0])%zz\(pieces[1])",
+            "\(pieces[0])/\(pieces[1])#\(pieces[2])?\(pieces[3])@\(pieces[4]):\(pieces[5])%\(pieces[6])://\(pieces[7])",
+        ]
+        func leaks(_ text: String) -> String? { pieces.first { text.contains($0) } }
+        func set(_ source: String, _ url: String) -> VCenterRequest {
+            source == "--url" ? request([:]) { $0.url = url } : request([source: url])
+        }
+        for password in passwords {
+            for source in ["--url", "GOVC_URL", "VCURL"] {
+                for form in ["https://u:\(password)@h/sdk", "u:\(password)@h", "https://u:\(password)@h:8443/sdk?x#y"] {
+                    let settings = try set(source, form).resolved()
+                    XCTAssertEqual(settings.password, password, "\(source) \(form)")
+                    XCTAssertEqual(settings.user, "u", "\(source) \(form)")
+                    XCTAssertEqual(settings.endpoint.host, "h", "\(source) \(form)")
+                    XCTAssertNil(leaks(settings.displayURL), settings.displayURL)
+                    XCTAssertNil(leaks("\(settings.endpoint)"))
+                }
+                let broken = [
+                    "gopher://u:\(password)@h/sdk",       // not http(s)
+                    "https://u:\(password)@h:99999/sdk",  // port out of range
+                    "https://u:\(password)@h:x/sdk",      // port not a number
+                    "https://u:\(password)@/sdk",         // no host
+                    "https://u:\(password)@h%zz/sdk",     // a character a host cannot have
+                    "https://u:\(password)@[::1/sdk",     // IPv6 without ]
+                    "https://u:\(password)@h/s dk",       // a space in the path
+                    "https://:\(password)@h/sdk",         // no user name
+                ]
+                for url in broken {
+                    XCTAssertThrowsError(try set(source, url).resolved(), "\(source) \(url)") { error in
+                        XCTAssertNil(leaks("\(error)"), "\(source) \(url): \(error)")
+                        XCTAssertTrue("\(error)".contains(source), "names where the URL came from: \(error)")
+                    }
+                }
+            }
+            // HTTPEndpoint on its own (RFC 3986 parsing) cannot read such a URL, but says so without it.
+            XCTAssertThrowsError(try HTTPEndpoint(url: "https://u:\(password)@h:x/sdk")) { error in
+                XCTAssertNil(leaks("\(error)"), "\(error)")
+            }
+            XCTAssertNil(leaks(HTTPEndpoint.redacted("https://u:\(password)@h/sdk")))
+            XCTAssertNil(leaks(HTTPEndpoint.redacted("u:\(password)@h")))
+        }
+        XCTAssertEqual(HTTPEndpoint.redacted("https://u:p/w@h:8443/sdk?a#b"), "https://h:8443/sdk?a#b")
+        XCTAssertEqual(HTTPEndpoint.redacted("u:pa://ss@h/sdk"), "h/sdk", "\"u:pa\" is not a scheme")
+        XCTAssertEqual(HTTPEndpoint.redacted("https://h/sdk"), "https://h/sdk")
+        // Percent-encoded user information is decoded; a lone % is kept.
+        XCTAssertEqual(try VCenterURL("https://u%3Ax:p%2Fq%@h").password, "p/q%")
+        XCTAssertEqual(try VCenterURL("https://u%3Ax:p%2Fq%@h").user, "u:x")
     }
 
     func testWaitIPArgumentNormalization() {

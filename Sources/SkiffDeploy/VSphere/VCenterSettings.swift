@@ -51,8 +51,8 @@ public struct VCenterRequest: Sendable {
         guard let given = url ?? env("GOVC_URL", "VCURL") else {
             throw .usage("--url: no vCenter or ESXi URL (give --url https://HOST/sdk, or set GOVC_URL or VCURL)")
         }
-        let parsed = try VCenterURL(given)
         let source = urlFromFlag ? "--url" : (env("GOVC_URL") != nil ? "GOVC_URL" : "VCURL")
+        let parsed = try VCenterURL(given, source: source)
 
         // Flags first, then the URL given as a flag, then the environment, then a URL from it.
         var user: String? = username
@@ -87,7 +87,12 @@ public struct VCenterRequest: Sendable {
         } else if insecure || (insecureEnv && caFile == nil) {
             verification = .insecure
         } else if let ca = caFile ?? env("GOVC_TLS_CA_CERTS") {
-            verification = .caFile(ca)
+            // A list separated by ':' as govc reads it (filepath.SplitList); empty entries skipped.
+            let files = ca.split(separator: ":", omittingEmptySubsequences: true).map(String.init)
+            guard !files.isEmpty else {
+                throw .usage("\(caFile != nil ? "--ca-file" : "GOVC_TLS_CA_CERTS") \"\(ca)\": no file named (PEM files separated by ':')")
+            }
+            verification = .caFiles(files)
         } else {
             verification = .system
         }
@@ -142,33 +147,38 @@ public struct VCenterURL: Sendable {
     public var display: String
 
     public init(_ text: String) throws(DeployError) {
-        var url = text.trimmingXMLSpace
-        if !url.contains("://") { url = "https://" + url }
-        // User information: between "://" and the last "@" of the authority (RFC 3986 §3.2.1).
-        let bytes = Array(url.utf8)
-        var schemeEnd = 0
-        for index in 0..<max(0, bytes.count - 2) where bytes[index] == 0x3A && bytes[index + 1] == 0x2F && bytes[index + 2] == 0x2F {
-            schemeEnd = index + 3
-            break
-        }
-        let afterScheme = Substring(String(decoding: bytes[schemeEnd...], as: UTF8.self))
-        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") {
-            let info = authority[..<at]
-            if let colon = info.firstIndex(of: ":") {
-                user = Self.percentDecode(String(info[..<colon]))
-                password = Self.percentDecode(String(info[info.index(after: colon)...]))
+        try self.init(text, source: "--url")
+    }
+
+    /// `source` names where the URL came from (`--url`, `GOVC_URL`, `VCURL`) in error messages,
+    /// which show the URL without its user information.
+    public init(_ text: String, source: String) throws(DeployError) {
+        var bytes = Array(text.trimmingXMLSpace.utf8)
+        if schemeSeparator(in: bytes) == nil { bytes = Array("https://".utf8) + bytes }
+        let start = (schemeSeparator(in: bytes) ?? 5) + 3
+        // User information: from "://" to the LAST "@". RFC 3986 §3.2 ends the authority at the
+        // first "/", "?" or "#", but a password typed without percent-encoding may hold them (and
+        // "@" and ":"): taking them as the path would put the password into the host, the port or
+        // an error message. The user name ends at the first ":".
+        var rest = bytes[start...]
+        if let at = rest.lastIndex(of: UInt8(ascii: "@")) {
+            let info = bytes[start..<at]
+            if let colon = info.firstIndex(of: UInt8(ascii: ":")) {
+                user = Self.percentDecode(String(decoding: info[..<colon], as: UTF8.self))
+                password = Self.percentDecode(String(decoding: info[(colon + 1)...], as: UTF8.self))
             } else {
-                user = Self.percentDecode(String(info))
+                user = Self.percentDecode(String(decoding: info, as: UTF8.self))
             }
             if user == "" { user = nil }
+            rest = bytes[(at + 1)...]
         }
+        // HTTPEndpoint sees the URL without the user information: nothing it says can hold it.
+        let withoutUserInfo = String(decoding: bytes[0..<start] + rest, as: UTF8.self)
         var endpoint: HTTPEndpoint
         do {
-            endpoint = try HTTPEndpoint(url: url)
+            endpoint = try HTTPEndpoint(url: withoutUserInfo)
         } catch {
-            // HTTPEndpoint never names the user information in its messages.
-            throw .usage("--url: \(error.message)")
+            throw .usage("\(source): \(error.message)")
         }
         if endpoint.basePath.isEmpty { endpoint.basePath = "/sdk" }
         self.endpoint = endpoint

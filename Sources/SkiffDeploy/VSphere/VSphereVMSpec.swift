@@ -56,9 +56,8 @@ public struct VSphereVMSpec: Equatable, Sendable {
     static let dataDiskKey = -102
     static let cdromKey = -103
     static let serialKey = -104
+    static let ideKey = -105
     static func nicKey(_ index: Int) -> Int { -1 - index }
-    /// The first IDE controller, which every VM has (vCenter and ESXi create it with key 200).
-    static let ideKey = 200
 
     var needsSCSI: Bool {
         if case .disk = boot { return true }
@@ -144,6 +143,18 @@ public struct VSphereVMSpec: Equatable, Sendable {
                 }
             }
             if case .iso(let path) = boot {
+                // The CD-ROM's controller, named in the spec as govc's vm.create does for -iso
+                // (cli/vm/create.go): IDE bus 0. Every VM has IDE 0 and 1 among its default devices
+                // (keys 200 and 201); a server takes this one as IDE 0 and moves the CD-ROM's
+                // temporary controller key onto it (vcsim does the same since govmomi a9a1a9e;
+                // older simulators add it as a third IDE controller). So the spec names no key the
+                // server has not made yet (200 before it adds the default devices).
+                deviceChange(&xml) { xml in
+                    xml.group("device", type: "VirtualIDEController") { xml in
+                        xml.element("key", Self.ideKey)
+                        xml.element("busNumber", 0)
+                    }
+                }
                 deviceChange(&xml) { xml in
                     xml.group("device", type: "VirtualCdrom") { xml in
                         xml.element("key", Self.cdromKey)

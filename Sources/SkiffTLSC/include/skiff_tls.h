@@ -15,7 +15,7 @@ typedef struct skiff_tls skiff_tls;
 // Which certificates the handshake verifies the server's chain against.
 enum skiff_tls_trust {
     SKIFF_TLS_TRUST_SYSTEM = 0,   // OpenSSL's default paths (the system's CA store)
-    SKIFF_TLS_TRUST_CA_FILE = 1,  // only the PEM certificates in ca_file
+    SKIFF_TLS_TRUST_CA_FILE = 1,  // only the PEM certificates in the ca_files
     SKIFF_TLS_TRUST_NONE = 2,     // no trust store: the verify result is not meaningful
 };
 
@@ -31,8 +31,11 @@ enum {
 // certificate must match it (X509_VERIFY_PARAM_set1_host / set1_ip_asc) and it is sent as SNI
 // when it is a name. TLS 1.2 is the lowest version offered. The handshake never aborts on a
 // verification failure (SSL_VERIFY_NONE); the caller checks skiff_tls_verify_result afterwards,
-// before it sends anything. Returns NULL with a message in `error` on failure.
-skiff_tls *skiff_tls_new(int fd, const char *host, int host_is_ip, int trust, const char *ca_file,
+// before it sends anything. With SKIFF_TLS_TRUST_CA_FILE the certificates of all `ca_file_count`
+// PEM files in `ca_files` are trusted (none: nothing is). Returns NULL with a message in `error`
+// on failure (a file that cannot be loaded is named).
+skiff_tls *skiff_tls_new(int fd, const char *host, int host_is_ip, int trust,
+                         const char *const *ca_files, size_t ca_file_count,
                          char *error, size_t error_size);
 
 // 1 when the handshake is complete, or SKIFF_TLS_WANT_READ / _WANT_WRITE / _ERROR.
