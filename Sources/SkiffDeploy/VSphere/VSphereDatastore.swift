@@ -1,6 +1,6 @@
-// The datastore HTTP interface (`/folder/PATH?dcPath=DC&dsName=DS`): uploads with PUT, sizes with
-// HEAD, and console files read with ranged GETs, all with the session cookie (the simulator needs
-// none; real servers do).
+// The datastore HTTP interface (`/folder/PATH?dcPath=DC&dsName=DS`): uploads with PUT, existence
+// and sizes from a ranged GET of the first byte, and console files read with ranged GETs, all with
+// the session cookie (the simulator needs none; real servers do).
 
 /// A file on a datastore.
 public struct DatastoreFile: Equatable, Sendable {
@@ -69,23 +69,40 @@ public enum DatastoreRead: Equatable, Sendable {
 }
 
 extension VSphereSession {
-    /// Whether the file exists, and its size when the server says it (HEAD's Content-Length).
-    public func datastoreHead(_ file: DatastoreFile) throws(DeployError) -> (exists: Bool, size: UInt64?) {
-        let response = try datastoreRequest(HTTPRequest(method: "HEAD", target: file.target, headers: cookieHeader), file)
+    /// Whether the file exists, and its size when the server says it, from a GET of its first byte
+    /// (`Range: bytes=0-0`, RFC 9110 §14.2) rather than HEAD: ranged GETs on `/folder` are what
+    /// govmomi's DatastoreFile reads with and what `datastoreRead` (the console) needs anyway, so
+    /// a server that answered HEAD with 405 or 501 would not stop every push and run.
+    /// 206: the size from `Content-Range: bytes 0-0/SIZE`; 416: the file is empty (no byte 0);
+    /// 200 (the server ignored Range): its Content-Length, with the body read and dropped (at most
+    /// 64 MiB, else an error); 404: no such file.
+    public func datastoreStat(_ file: DatastoreFile) throws(DeployError) -> (exists: Bool, size: UInt64?) {
+        let headers = cookieHeader + [(name: "Range", value: "bytes=0-0")]
+        let response = try datastoreRequest(HTTPRequest(method: "GET", target: file.target, headers: headers), file, maxBodyBytes: 64 << 20)
         switch response.status {
+        case 206:
+            return (true, response.header("Content-Range").flatMap(Self.rangeSize))
+        case 416:
+            // Only a file without byte 0 cannot satisfy bytes=0-0 (RFC 9110 §14.1.2).
+            return (true, response.header("Content-Range").flatMap(Self.rangeSize) ?? 0)
         case 200:
-            return (true, response.header("Content-Length").flatMap { UInt64($0.trimmingXMLSpace) })
+            return (true, response.header("Content-Length").flatMap { UInt64($0.trimmingXMLSpace) } ?? UInt64(response.body.count))
         case 404:
             return (false, nil)
         default:
-            throw Self.datastoreError("HEAD", file, response)
+            throw Self.datastoreError("GET", file, response)
         }
+    }
+
+    /// `datastoreStat` under its first name (it no longer sends HEAD).
+    public func datastoreHead(_ file: DatastoreFile) throws(DeployError) -> (exists: Bool, size: UInt64?) {
+        try datastoreStat(file)
     }
 
     /// The file's size (0 when the server does not say), or nil when it does not exist.
     public func datastoreSize(_ file: DatastoreFile) throws(DeployError) -> UInt64? {
-        let head = try datastoreHead(file)
-        return head.exists ? head.size ?? 0 : nil
+        let stat = try datastoreStat(file)
+        return stat.exists ? stat.size ?? 0 : nil
     }
 
     /// Uploads a local file (streamed), calling `progress(sent, total)` as it goes.
@@ -143,7 +160,7 @@ extension VSphereSession {
     static func datastoreError(_ method: String, _ file: DatastoreFile, _ response: HTTPResponse) -> DeployError {
         var reason = "HTTP \(response.status) \(VSphereFault.oneLine(response.reason))"
         switch response.status {
-        case 401, 403: reason += " (the session is not allowed to write there)"
+        case 401, 403: reason += " (the session has no access to it)"
         case 404: reason += " (no datacenter \(file.datacenterPath) or datastore \(file.datastore) there)"
         default: break
         }
