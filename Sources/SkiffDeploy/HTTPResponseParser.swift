@@ -15,10 +15,14 @@ public struct HTTPResponseParser {
         public var maxHeaderBytes: Int
         /// The decoded body.
         public var maxBodyBytes: Int
+        /// Interim (1xx) responses before the final one: each is small, but a server that sent
+        /// them without end would keep the client waiting forever (no silence for the timeout).
+        public var maxInterimResponses: Int
 
-        public init(maxHeaderBytes: Int = 64 << 10, maxBodyBytes: Int = 64 << 20) {
+        public init(maxHeaderBytes: Int = 64 << 10, maxBodyBytes: Int = 64 << 20, maxInterimResponses: Int = 10) {
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
+            self.maxInterimResponses = maxInterimResponses
         }
     }
 
@@ -279,6 +283,9 @@ public struct HTTPResponseParser {
             guard status != 101 else { throw HTTPParseError("the server switched protocols (101), which skiff does not ask for") }
             // An interim response (100 Continue, 103 Early Hints): the final one follows.
             interimResponses += 1
+            guard interimResponses <= limits.maxInterimResponses else {
+                throw HTTPParseError("more than \(limits.maxInterimResponses) interim (1xx) responses before the final one")
+            }
             response = HTTPResponse(status: 0, reason: "")
             headerBytes = 0
             state = .statusLine

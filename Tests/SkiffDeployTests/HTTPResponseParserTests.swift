@@ -99,6 +99,30 @@ final class HTTPResponseParserTests: XCTestCase {
         XCTAssertEqual(parser.interimResponses, 2)
     }
 
+    /// Each 1xx has its own header budget, so without a count a server sending 102 Processing
+    /// forever would keep the client reading forever (never silent long enough to time out).
+    func testAFloodOfInterimResponsesIsAnError() throws {
+        let interim = "HTTP/1.1 102 Processing\r\n\r\n"
+        var parser = HTTPResponseParser()
+        var fed = 0
+        var failure: HTTPParseError?
+        while fed < 10_000, failure == nil {
+            do throws(HTTPParseError) {
+                let response = try parser.feed(bytes(interim))
+                XCTAssertNil(response)
+                fed += 1
+            } catch {
+                failure = error
+            }
+        }
+        XCTAssertEqual(failure?.message, "more than 10 interim (1xx) responses before the final one")
+        XCTAssertEqual(fed, 10, "the 11th is refused")
+        // The limit is the caller's; ten are still fine with the default (see also the header test).
+        var limited = HTTPResponseParser(limits: .init(maxInterimResponses: 1))
+        assertFails(interim + interim + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", limits: .init(maxInterimResponses: 1), contains: "more than 1 interim")
+        XCTAssertEqual(try limited.feed(bytes(interim + "HTTP/1.1 204 No Content\r\n\r\n"))?.status, 204)
+    }
+
     func testBodyDelimitedByTheCloseAndMissingReason() throws {
         var parser = HTTPResponseParser()
         XCTAssertNil(try parser.feed(bytes("HTTP/1.1 500\r\n\r\nsome ")))

@@ -26,9 +26,10 @@ public enum XML {
         public var attributes: [Attribute]
         public var children: [Element]
         public var text: String
-        /// The prefixes in scope where this element starts, for QName-valued attributes such as
-        /// `xsi:type="xsd:string"` (innermost binding last).
-        var bindings: [(prefix: String, uri: String)]
+        /// The innermost namespace declaration in scope where this element starts (shared with
+        /// the elements around it, not copied), for QName-valued attributes such as
+        /// `xsi:type="xsd:string"`.
+        var scope: NamespaceScope?
 
         public init(namespace: String = "", name: String, attributes: [Attribute] = [], children: [Element] = [], text: String = "") {
             self.namespace = namespace
@@ -36,7 +37,30 @@ public enum XML {
             self.attributes = attributes
             self.children = children
             self.text = text
-            self.bindings = []
+            self.scope = nil
+        }
+
+        /// The prefixes in scope where this element starts, innermost binding last (a shadowed
+        /// prefix comes more than once). Built on each call: `namespace(forPrefix:)` looks one up.
+        var bindings: [(prefix: String, uri: String)] {
+            var list: [(prefix: String, uri: String)] = []
+            var next = scope
+            while let current = next {
+                list.append((current.prefix, current.uri))
+                next = current.outer
+            }
+            return list.reversed()
+        }
+
+        /// The namespace URI the prefix is bound to where this element starts ("" for the default
+        /// namespace), or nil when it is not bound.
+        public func namespace(forPrefix prefix: String) -> String? {
+            var next = scope
+            while let current = next {
+                if current.prefix == prefix { return current.uri }
+                next = current.outer
+            }
+            return nil
         }
 
         public static func == (a: Element, b: Element) -> Bool {
@@ -80,7 +104,24 @@ public enum XML {
         public var schemaTypeNamespace: String? {
             guard let value = attribute("type", namespace: XML.schemaInstanceNamespace) else { return nil }
             let prefix = value.split(separator: ":", maxSplits: 1).count == 2 ? String(value.split(separator: ":", maxSplits: 1)[0]) : ""
-            return bindings.last { $0.prefix == prefix }?.uri
+            return namespace(forPrefix: prefix)
+        }
+    }
+
+    /// One namespace declaration and the ones in scope around it: a list shared by every element
+    /// in its scope, so an element costs one reference however many declarations are in scope
+    /// (copying the whole list into each element let 256 levels of 256 declarations, then many
+    /// small elements, take gigabytes from a 64 MiB reply). Its length is bounded by
+    /// `Limits.maximumNamespaceDeclarations`, which also bounds every lookup.
+    final class NamespaceScope: Sendable {
+        let prefix: String
+        let uri: String
+        let outer: NamespaceScope?
+
+        init(prefix: String, uri: String, outer: NamespaceScope?) {
+            self.prefix = prefix
+            self.uri = uri
+            self.outer = outer
         }
     }
 
@@ -95,6 +136,8 @@ public enum XML {
         public var maximumDepth = 256
         public var maximumElements = 2_000_000
         public var maximumAttributes = 256
+        /// Namespace declarations in scope at once (on an element and all its ancestors).
+        public var maximumNamespaceDeclarations = 1024
 
         public init() {}
     }
@@ -170,10 +213,17 @@ private struct Reader {
         var element: XML.Element
         var qualifiedName: [UInt8]
         var text: [UInt8]
-        var bindingCount: Int
+        /// The scope outside this element, and the prefixes it declared: restored at its end.
+        var outerScope: XML.NamespaceScope?
+        var outerScopeSize: Int
+        var declared: [String]
     }
     var stack: [Open] = []
-    var bindings: [(prefix: String, uri: String)] = [("xml", XML.xmlNamespace)]
+    /// The innermost declaration in scope (§3: `xml` is always bound), and how many there are.
+    var scope: XML.NamespaceScope? = XML.NamespaceScope(prefix: "xml", uri: XML.xmlNamespace, outer: nil)
+    var scopeSize = 1
+    /// Each prefix's bindings in scope, innermost last: resolves a name without walking `scope`.
+    var inScope: [String: [String]] = ["xml": [XML.xmlNamespace]]
 
     init(bytes: [UInt8], limits: XML.Limits) {
         self.bytes = bytes
@@ -426,17 +476,25 @@ private struct Reader {
         }
 
         // Namespace declarations first (§3), then the names resolved against them.
-        let bindingCount = bindings.count
+        let outerScope = scope, outerScopeSize = scopeSize
+        var declared: [String] = []
         for attribute in raw {
             let text = String(decoding: attribute.name, as: UTF8.self)
-            if text == "xmlns" {
-                bindings.append(("", attribute.value))
-            } else if text.hasPrefix("xmlns:") {
-                let prefix = String(text.dropFirst(6))
+            var prefix = ""
+            if text.hasPrefix("xmlns:") {
+                prefix = String(text.dropFirst(6))
                 guard !prefix.isEmpty, !prefix.contains(":") else { throw fail("a malformed namespace declaration", at: attribute.offset) }
                 guard !attribute.value.isEmpty else { throw fail("the prefix '\(prefix)' is bound to an empty namespace name", at: attribute.offset) }
-                bindings.append((prefix, attribute.value))
+            } else if text != "xmlns" {
+                continue
             }
+            guard scopeSize < limits.maximumNamespaceDeclarations else {
+                throw fail("more than \(limits.maximumNamespaceDeclarations) namespace declarations in scope", at: attribute.offset)
+            }
+            scope = XML.NamespaceScope(prefix: prefix, uri: attribute.value, outer: scope)
+            scopeSize += 1
+            inScope[prefix, default: []].append(attribute.value)
+            declared.append(prefix)
         }
         var element = XML.Element(name: "")
         let (prefix, local) = try split(qualified, at: tagStart)
@@ -455,10 +513,10 @@ private struct Reader {
             }
             element.attributes.append(XML.Attribute(namespace: namespace, name: attributeLocal, value: attribute.value))
         }
-        element.bindings = bindings
-        let open = Open(element: element, qualifiedName: qualified, text: [], bindingCount: bindingCount)
+        element.scope = scope
+        let open = Open(element: element, qualifiedName: qualified, text: [], outerScope: outerScope, outerScopeSize: outerScopeSize, declared: declared)
         if empty {
-            bindings.removeSubrange(bindingCount...)
+            leaveScope(of: open)
             return attach(open)
         }
         stack.append(open)
@@ -477,8 +535,18 @@ private struct Reader {
         guard open.qualifiedName == qualified else {
             throw fail("</\(String(decoding: qualified, as: UTF8.self))> closes <\(String(decoding: open.qualifiedName, as: UTF8.self))>", at: tagStart)
         }
-        bindings.removeSubrange(open.bindingCount...)
+        leaveScope(of: open)
         return attach(open)
+    }
+
+    /// Drops the declarations of an element that has ended.
+    mutating func leaveScope(of open: Open) {
+        scope = open.outerScope
+        scopeSize = open.outerScopeSize
+        for prefix in open.declared {
+            _ = inScope[prefix]?.popLast()
+            if inScope[prefix]?.isEmpty == true { inScope[prefix] = nil }
+        }
     }
 
     /// Finishes an element: into its parent, or returned when it is the root.
@@ -502,9 +570,9 @@ private struct Reader {
     func resolve(_ prefix: String, element: Bool, at offset: Int) throws(XML.ParseError) -> String {
         if prefix.isEmpty {
             // §6.2: the default namespace applies to elements only.
-            return element ? (bindings.last { $0.prefix.isEmpty }?.uri ?? "") : ""
+            return element ? (inScope[""]?.last ?? "") : ""
         }
-        guard let uri = bindings.last(where: { $0.prefix == prefix })?.uri else {
+        guard let uri = inScope[prefix]?.last else {
             throw fail("the prefix '\(prefix)' is not bound to a namespace", at: offset)
         }
         return uri
