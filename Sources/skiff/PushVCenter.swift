@@ -21,7 +21,9 @@ struct PushVCenter: ParsableCommand {
             Logs in (see the connection options), finds the datacenter and datastore, and uploads \
             the image with PUT /folder/<ds-folder>/<file name>?dcPath=..&dsName=.. (HTTPS, with \
             the session cookie), printing progress on standard error. A file of that name already \
-            on the datastore is replaced only with --force. Prints the datastore path:
+            on the datastore is replaced only with --force. A failed upload, or one stopped by \
+            SIGINT or SIGTERM (exit status 128 + the signal), deletes what arrived of a file that \
+            was not there before. Prints the datastore path:
 
               pushed: [LocalDS_0] skiff/hello.iso (1048576 bytes)
 

@@ -24,8 +24,9 @@
 //	PowerOnVM_Task of fail-poweron*  a task that fails with SystemError
 //	ImportVApp of fail-nfc*       the lease's NFC uploads answer 500 after half the body
 //
-// and every HttpNfcLeaseAbort is logged with its HTTP status ("fault: HttpNfcLeaseAbort lease-N:
-// HTTP 200"): the simulator rejects a body it cannot read. The simulator's own server then
+// and every HttpNfcLeaseAbort is logged with its HTTP status and the fault it carries as the
+// simulator read it ("fault: HttpNfcLeaseAbort lease-N: HTTP 200, fault SystemError: MESSAGE", or
+// "no fault read": the simulator ignores a fault it cannot read, where a real server refuses). The simulator's own server then
 // listens on 127.0.0.1 (any port) and a second one on -listen passes every request to the same
 // handlers through the injector.
 package main
@@ -53,6 +54,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -203,7 +205,15 @@ func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			recorder := httptest.NewRecorder()
 			f.next.ServeHTTP(recorder, r)
 			if c.method == "HttpNfcLeaseAbort" {
-				log.Printf("fault: HttpNfcLeaseAbort %s: HTTP %d", c.this, recorder.Code)
+				// The simulator drops a fault it cannot read without a word; a real server
+				// rejects the call. Say what it read.
+				detail := "no fault read"
+				if m, err := simulator.UnmarshalBody(types.TypeFunc(), body); err == nil {
+					if req, ok := m.Body.(*types.HttpNfcLeaseAbort); ok && req.Fault != nil && req.Fault.Fault != nil {
+						detail = fmt.Sprintf("fault %s: %s", reflect.TypeOf(req.Fault.Fault).Elem().Name(), req.Fault.LocalizedMessage)
+					}
+				}
+				log.Printf("fault: HttpNfcLeaseAbort %s: HTTP %d, %s", c.this, recorder.Code, detail)
 			} else if m := leaseReturn.FindSubmatch(recorder.Body.Bytes()); m != nil {
 				log.Printf("fault: ImportVApp %s: the uploads to lease %s will fail", c.name, m[1])
 				f.mu.Lock()
