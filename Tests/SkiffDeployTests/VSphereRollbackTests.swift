@@ -156,7 +156,7 @@ final class VSphereRollbackTests: XCTestCase {
         let server = try Server(reply: Self.soapReply)
         defer { server.stop() }
         let session = try session(server)
-        var bytes = [UInt8](repeating: 0, count: 12 << 20)
+        var bytes = [UInt8](repeating: 0, count: 24 << 20)
         var state: UInt32 = 0x2545_F491
         for index in bytes.indices {
             state ^= state << 13; state ^= state >> 17; state ^= state << 5
@@ -271,7 +271,7 @@ final class VSphereRollbackTests: XCTestCase {
     func testAProgressCallbackThatThrowsStopsTheUpload() throws {
         let server = try Server(reply: Self.soapReply)
         defer { server.stop() }
-        let path = temporaryFile([UInt8](repeating: 7, count: 12 << 20))
+        let path = temporaryFile([UInt8](repeating: 7, count: 32 << 20))
         let client = HTTPClient(endpoint: try HTTPEndpoint(url: "http://127.0.0.1:\(server.port)"), timeout: 5)
         var calls = 0
         do {
