@@ -21,7 +21,7 @@ struct VCenterOptions: ParsableArguments {
     @Option(name: .customLong("thumbprint"), help: ArgumentHelp("Accept only the certificate with this SHA-1 or SHA-256 thumbprint (AA:BB:...).", valueName: "hex"))
     var thumbprint: String? = nil
 
-    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Verify the certificate against the CAs in this PEM file (env GOVC_TLS_CA_CERTS).", valueName: "file"))
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Verify the certificate against the CAs in this PEM file, or these files separated by ':' (env GOVC_TLS_CA_CERTS).", valueName: "file"))
     var caFile: String? = nil
 
     @Option(name: .customLong("datacenter"), help: ArgumentHelp("The datacenter by name or path (env GOVC_DATACENTER, VCDATACENTER; default: the only one).", valueName: "name"))
