@@ -364,6 +364,7 @@ process_arguments() {
 # check_rollbacks: failures injected by the simulator after skiff made something; each must be
 # one error line and leave nothing behind.
 check_rollbacks() {
+    local rollbacks_started=$SECONDS
     snapshot >"$WORKDIR/before"
     sk fail-push push vcenter "$IMAGES/fail-put.iso" --ca-file "$VCSIM_CERT"
     refused fail-push "a push whose PUT fails half-way" "HTTP 500" "partial upload was deleted"
@@ -414,6 +415,7 @@ check_rollbacks() {
         bad "SIGTERM during the upload: status $SK_STATUS, not 143" "$OUT/slow.all"
     fi
     refused slow "SIGTERM during an upload" "SIGTERM" "partial upload was deleted"
+    log "$MODE: rollbacks checked in $((SECONDS - rollbacks_started))s"
 }
 
 # run_model MODE DATACENTER HOST POOL-OWNER NETWORK...: HOST is a standalone host for the VC*
@@ -770,4 +772,4 @@ if ((${#failed[@]} > 0)); then
     printf '  %s\n' "${failed[@]}"
     fail "${#failed[@]} of $checks checks failed (first: ${failed[0]})"
 fi
-pass "$checks checks in vpx and esx: push (cmp), run ISO, VMDK and OVA (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, guestinfo.ip and guest.ipAddress, following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, password hidden, sessions logged out"
+pass "$checks checks in vpx and esx: push (cmp), run ISO, VMDK and OVA (devices read back with govmomi, the boot disk by qemu-img), --wait-ip from the console, guestinfo.ip and guest.ipAddress, following the console, --no-start, VC* variables, stop, rm, refused cases leave nothing, rollbacks after injected faults leave nothing, password hidden, sessions logged out"
