@@ -50,13 +50,25 @@ final class VSphereSessionTests: XCTestCase {
             return recorded
         }
 
+        private var stopped = false
+
+        /// Shuts the listening socket down; the serving thread closes it when it leaves. Closing it
+        /// here would let the next test's socket reuse the number while this thread can still be
+        /// about to call accept on it, and steal that test's connections.
         func stop() {
+            lock.lock()
+            stopped = true
+            lock.unlock()
             shutdown(fd, Int32(SHUT_RDWR))
-            close(fd)
         }
 
         private func serve() {
+            defer { close(fd) }
             while true {
+                lock.lock()
+                let done = stopped
+                lock.unlock()
+                if done { return }
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }
                 var buffer: [UInt8] = []
