@@ -93,6 +93,9 @@ final class VSphereSessionTests: XCTestCase {
                                 recorded.append(Request(method: method, headers: headers, body: body))
                                 lock.unlock()
                                 let answer = reply(method, body)
+                                // Status 0: close the connection without an answer (a server that
+                                // dropped a kept-alive connection as the request arrived).
+                                if answer.status == 0 { break connection }
                                 var text = "HTTP/1.1 \(answer.status) X\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: \(answer.body.utf8.count)\r\n"
                                 for header in answer.headers { text += header + "\r\n" }
                                 text += "\r\n" + answer.body
@@ -195,6 +198,35 @@ final class VSphereSessionTests: XCTestCase {
             let message = (error as? DeployError)?.message ?? ""
             XCTAssertTrue(message.hasPrefix("vSphere: FindByInventoryPath: HTTP 503"), message)
         }
+    }
+
+    func testOnlyRepeatableMethodsAreSentAgainAfterAConnectionDiesUnanswered() throws {
+        final class Dropped: @unchecked Sendable { var methods: Set<String> = []; let lock = NSLock() }
+        let dropped = Dropped()
+        let server = try FakeServer { method, _ in
+            if method == "RetrieveServiceContent" { return (200, [], Self.serviceContent) }
+            dropped.lock.lock()
+            defer { dropped.lock.unlock() }
+            // The first request of each other method goes unanswered.
+            if dropped.methods.insert(method).inserted { return (0, [], "") }
+            switch method {
+            case "FindByInventoryPath":
+                return (200, [], Self.envelope(#"<FindByInventoryPathResponse xmlns="urn:vim25"><returnval type="Datacenter">ha-datacenter</returnval></FindByInventoryPathResponse>"#))
+            case "PowerOnVM_Task":
+                return (200, [], Self.envelope(#"<PowerOnVM_TaskResponse xmlns="urn:vim25"><returnval type="Task">task-1</returnval></PowerOnVM_TaskResponse>"#))
+            default: return Self.fault("NotImplemented", method)
+            }
+        }
+        defer { server.stop() }
+        let session = try session(server)
+        // A read is sent again on a new connection and answered.
+        XCTAssertEqual(try session.find(inventoryPath: "ha-datacenter"), ManagedObjectReference(type: "Datacenter", value: "ha-datacenter"))
+        // A task may have started before the connection died: an error, not a second power-on.
+        XCTAssertThrowsError(try session.startTask("PowerOnVM_Task", #"<PowerOnVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">vm-1</_this></PowerOnVM_Task>"#)) { error in
+            let message = (error as? DeployError)?.message ?? ""
+            XCTAssertTrue(message.contains("not sent again"), message)
+        }
+        XCTAssertEqual(server.requests.map(\.method), ["RetrieveServiceContent", "FindByInventoryPath", "FindByInventoryPath", "PowerOnVM_Task"])
     }
 
     func testRetrievePropertiesFollowsTheToken() throws {

@@ -107,6 +107,12 @@ final class SOAPTransport {
 
     var target: String { endpoint.basePath.isEmpty ? "/sdk" : endpoint.basePath }
 
+    /// SOAP methods that change nothing on the server (or nothing a second call would change).
+    static let repeatableMethods: Set<String> = [
+        "RetrieveServiceContent", "RetrieveProperties", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx",
+        "FindByInventoryPath", "FindChild", "CreateImportSpec", "HttpNfcLeaseProgress", "CurrentTime",
+    ]
+
     func invoke(_ method: String, _ body: String) throws(DeployError) -> XML.Element {
         var headers: [(name: String, value: String)] = [
             (name: "Content-Type", value: "text/xml; charset=utf-8"),
@@ -116,7 +122,10 @@ final class SOAPTransport {
         let request = HTTPRequest(method: "POST", target: target, headers: headers, body: .bytes(SOAP.envelope(body)))
         let response: HTTPResponse
         do {
-            response = try client.send(request)
+            // A POST is not sent again after the connection died with no answer, except for the
+            // methods that only read (or whose repetition is harmless), so that a kept-alive
+            // connection the server closed between two polls does not end a long run.
+            response = try client.send(request, resendAfterWritten: Self.repeatableMethods.contains(method))
         } catch {
             throw .failure("vSphere: \(method): \(error.message)")
         }
