@@ -9,118 +9,13 @@ import XCTest
 /// folder listing and what of it a failed run deletes. Servers: plain HTTP on 127.0.0.1, one
 /// thread per connection.
 final class VSphereRollbackTests: XCTestCase {
-    struct Request {
-        var connection: Int
-        var method: String
-        var target: String
-        var body: [UInt8]
-        /// The SOAP method (the Body's first element), for POST /sdk.
-        var soapMethod: String
-    }
+    typealias Request = ScriptedHTTPServer.Request
 
-    /// Serves each connection on its own thread: requests with a Content-Length body, answered by
-    /// `reply` (nil closes the connection without an answer). Bodies to /nfc/ are read slowly
-    /// (256 KiB, then 10 ms), so that an upload takes long enough for progress callbacks.
-    final class Server: @unchecked Sendable {
-        let fd: Int32
-        let port: Int
-        let lock = NSLock()
-        private var recorded: [Request] = []
-        private var connections = 0
-        let reply: @Sendable (Request) -> (status: Int, body: String)?
-
-        init(reply: @escaping @Sendable (Request) -> (status: Int, body: String)?) throws {
-            self.reply = reply
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.fd = fd
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard fd >= 0, bound == 0, listen(fd, 8) == 0 else {
-                port = 0
-                throw DeployError.failure("cannot listen on 127.0.0.1")
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-            port = Int(UInt16(bigEndian: address.sin_port))
-            Thread { [self] in self.acceptLoop() }.start()
-        }
-
-        var requests: [Request] {
-            lock.lock()
-            defer { lock.unlock() }
-            return recorded
-        }
-
-        func stop() {
-            shutdown(fd, Int32(SHUT_RDWR))
-            close(fd)
-        }
-
-        private func acceptLoop() {
-            while true {
-                let client = accept(fd, nil, nil)
-                if client < 0 { return }
-                lock.lock()
-                connections += 1
-                let index = connections
-                lock.unlock()
-                Thread { [self] in self.serve(client, index) }.start()
-            }
-        }
-
-        private func serve(_ client: Int32, _ index: Int) {
-            defer { close(client) }
-            var buffer: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 256 << 10)
-            while true {
-                guard let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) else {
-                    let n = chunk.withUnsafeMutableBytes { read(client, $0.baseAddress!, $0.count) }
-                    if n <= 0 { return }
-                    buffer += chunk[0..<n]
-                    continue
-                }
-                let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
-                let words = head.split(separator: " ", maxSplits: 2)
-                var length = 0
-                for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
-                    length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-                }
-                let target = words.count > 1 ? String(words[1]) : ""
-                while buffer.count < end.upperBound + length {
-                    if target.hasPrefix("/nfc/") { usleep(10_000) }
-                    let n = chunk.withUnsafeMutableBytes { read(client, $0.baseAddress!, $0.count) }
-                    if n <= 0 { return }
-                    buffer += chunk[0..<n]
-                }
-                let body = Array(buffer[end.upperBound..<end.upperBound + length])
-                buffer.removeFirst(end.upperBound + length)
-                let request = Request(connection: index, method: words.first.map(String.init) ?? "", target: target, body: body,
-                                      soapMethod: Self.soapMethod(body))
-                lock.lock()
-                recorded.append(request)
-                lock.unlock()
-                guard let answer = reply(request) else { return }
-                let text = "HTTP/1.1 \(answer.status) X\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: \(answer.body.utf8.count)\r\n\r\n" + answer.body
-                let bytes = Array(text.utf8)
-                var sent = 0
-                while sent < bytes.count {
-                    let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                    if n <= 0 { return }
-                    sent += n
-                }
-            }
-        }
-
-        static func soapMethod(_ body: [UInt8]) -> String {
-            let text = String(decoding: body.prefix(4096), as: UTF8.self)
-            guard let start = text.range(of: "<soapenv:Body><") else { return "" }
-            return String(text[start.upperBound...].prefix { $0 != " " && $0 != ">" && $0 != "/" })
+    /// A ScriptedHTTPServer answering each request with `reply(request)`: status and body (nil
+    /// closes the connection without an answer); bodies to /nfc/ are read slowly.
+    static func server(_ reply: @escaping @Sendable (Request) -> (status: Int, body: String)?) throws -> ScriptedHTTPServer {
+        try ScriptedHTTPServer(slowBody: { $0.hasPrefix("/nfc/") }) { request in
+            reply(request).map { .init(status: $0.status, headers: ["Content-Type: text/xml; charset=utf-8"], body: $0.body) }
         }
     }
 
@@ -138,9 +33,8 @@ final class VSphereRollbackTests: XCTestCase {
         return (200, envelope("<\(request.soapMethod)Response xmlns=\"urn:vim25\"></\(request.soapMethod)Response>"))
     }
 
-    func session(_ server: Server) throws -> VSphereSession {
-        try VSphereSession(endpoint: HTTPEndpoint(scheme: "http", host: "127.0.0.1", port: server.port, basePath: "/sdk"),
-                           verification: .system, timeout: 10)
+    func session(_ server: ScriptedHTTPServer) throws -> VSphereSession {
+        try VSphereSession(endpoint: server.endpoint, verification: .system, timeout: 10)
     }
 
     func temporaryFile(_ bytes: [UInt8]) -> String {
@@ -153,7 +47,7 @@ final class VSphereRollbackTests: XCTestCase {
     // MARK: - NFC upload and lease progress (review findings 1 and 10)
 
     func testLeaseProgressGoesOnTheSessionsConnectionWhileTheNFCBodyArrivesWhole() throws {
-        let server = try Server(reply: Self.soapReply)
+        let server = try Self.server(Self.soapReply)
         defer { server.stop() }
         let session = try session(server)
         var bytes = [UInt8](repeating: 0, count: 24 << 20)
@@ -188,7 +82,7 @@ final class VSphereRollbackTests: XCTestCase {
     }
 
     func testLeaseProgressIsReportedOnATimer() throws {
-        let server = try Server(reply: Self.soapReply)
+        let server = try Self.server(Self.soapReply)
         defer { server.stop() }
         let session = try session(server)
         final class Clock: @unchecked Sendable { var now = 100.0 }
@@ -232,8 +126,8 @@ final class VSphereRollbackTests: XCTestCase {
 
     /// A server that answers the first request on a connection, then reads the second whole and
     /// closes without an answer; on a later connection it answers everything.
-    func closingServer() throws -> Server {
-        try Server { request in
+    func closingServer() throws -> ScriptedHTTPServer {
+        try Self.server { request in
             if request.connection == 1 && request.target != "/first" { return nil }
             return (200, "ok " + request.target)
         }
@@ -269,7 +163,7 @@ final class VSphereRollbackTests: XCTestCase {
     }
 
     func testAProgressCallbackThatThrowsStopsTheUpload() throws {
-        let server = try Server(reply: Self.soapReply)
+        let server = try Self.server(Self.soapReply)
         defer { server.stop() }
         let path = temporaryFile([UInt8](repeating: 7, count: 32 << 20))
         let client = HTTPClient(endpoint: try HTTPEndpoint(url: "http://127.0.0.1:\(server.port)"), timeout: 5)
@@ -292,7 +186,7 @@ final class VSphereRollbackTests: XCTestCase {
     }
 
     func testAClientReenteredFromItsProgressCallbackRefuses() throws {
-        let server = try Server(reply: Self.soapReply)
+        let server = try Self.server(Self.soapReply)
         defer { server.stop() }
         let path = temporaryFile([UInt8](repeating: 1, count: 1 << 20))
         let client = HTTPClient(endpoint: try HTTPEndpoint(url: "http://127.0.0.1:\(server.port)"), timeout: 5)
@@ -327,7 +221,7 @@ final class VSphereRollbackTests: XCTestCase {
     func testFolderListingThroughTheDatastoreBrowser() throws {
         final class Polls: @unchecked Sendable { var count = 0 }
         let polls = Polls()
-        let server = try Server { request in
+        let server = try Self.server { request in
             switch request.soapMethod {
             case "RetrievePropertiesEx":
                 let text = String(decoding: request.body, as: UTF8.self)

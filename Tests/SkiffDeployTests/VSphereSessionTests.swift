@@ -6,123 +6,13 @@ import XCTest
 /// VSphereSession against a scripted SOAP server on 127.0.0.1 (plain HTTP): morefs from
 /// ServiceContent, the cookie, SOAPAction, faults, continuation tokens, task polling.
 final class VSphereSessionTests: XCTestCase {
-    struct Request {
-        var method: String
-        var headers: [String: String]
-        var body: String
-    }
-
-    /// Answers each request with `reply(method, body)` until stopped; records the requests.
-    final class FakeServer: @unchecked Sendable {
-        let fd: Int32
-        let port: Int
-        let lock = NSLock()
-        private var recorded: [Request] = []
-        let reply: @Sendable (String, String) -> (status: Int, headers: [String], body: String)
-        private var thread: Thread?
-
-        init(reply: @escaping @Sendable (String, String) -> (status: Int, headers: [String], body: String)) throws {
-            self.reply = reply
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.fd = fd
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard bound == 0, listen(fd, 8) == 0 else {
-                self.port = 0
-                throw XCTSkip("cannot listen on 127.0.0.1")
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            self.port = Int(UInt16(bigEndian: address.sin_port))
-            let thread = Thread { [self] in self.serve() }
-            self.thread = thread
-            thread.start()
-        }
-
-        var requests: [Request] {
-            lock.lock()
-            defer { lock.unlock() }
-            return recorded
-        }
-
-        private var stopped = false
-
-        /// Shuts the listening socket down; the serving thread closes it when it leaves. Closing it
-        /// here would let the next test's socket reuse the number while this thread can still be
-        /// about to call accept on it, and steal that test's connections.
-        func stop() {
-            lock.lock()
-            stopped = true
-            lock.unlock()
-            shutdown(fd, Int32(SHUT_RDWR))
-        }
-
-        private func serve() {
-            defer { close(fd) }
-            while true {
-                lock.lock()
-                let done = stopped
-                lock.unlock()
-                if done { return }
-                let client = accept(fd, nil, nil)
-                if client < 0 { return }
-                var buffer: [UInt8] = []
-                var chunk = [UInt8](repeating: 0, count: 65536)
-                connection: while true {
-                    // One request: the head, then Content-Length bytes.
-                    while true {
-                        if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
-                            let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
-                            var headers: [String: String] = [:]
-                            for line in head.split(separator: "\r\n").dropFirst() {
-                                if let colon = line.firstIndex(of: ":") {
-                                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                                }
-                            }
-                            let length = Int(headers["content-length"] ?? "0") ?? 0
-                            if buffer.count >= end.upperBound + length {
-                                let body = String(decoding: buffer[end.upperBound..<end.upperBound + length], as: UTF8.self)
-                                buffer.removeFirst(end.upperBound + length)
-                                let method = Self.method(of: body)
-                                lock.lock()
-                                recorded.append(Request(method: method, headers: headers, body: body))
-                                lock.unlock()
-                                let answer = reply(method, body)
-                                // Status 0: close the connection without an answer (a server that
-                                // dropped a kept-alive connection as the request arrived).
-                                if answer.status == 0 { break connection }
-                                var text = "HTTP/1.1 \(answer.status) X\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: \(answer.body.utf8.count)\r\n"
-                                for header in answer.headers { text += header + "\r\n" }
-                                text += "\r\n" + answer.body
-                                let bytes = Array(text.utf8)
-                                var sent = 0
-                                while sent < bytes.count {
-                                    let n = bytes.withUnsafeBytes { write(client, $0.baseAddress! + sent, $0.count - sent) }
-                                    if n <= 0 { break connection }
-                                    sent += n
-                                }
-                                continue connection
-                            }
-                        }
-                        let n = chunk.withUnsafeMutableBytes { read(client, $0.baseAddress!, $0.count) }
-                        if n <= 0 { break connection }
-                        buffer += chunk[0..<n]
-                    }
-                }
-                close(client)
-            }
-        }
-
-        /// The name of the Body's first element.
-        static func method(of body: String) -> String {
-            guard let start = body.range(of: "<soapenv:Body>") else { return "" }
-            let rest = body[start.upperBound...].dropFirst()
-            return String(rest.prefix { $0 != " " && $0 != ">" && $0 != "/" })
+    /// A ScriptedHTTPServer answering each request with `reply(SOAP method, body)`: status,
+    /// extra header lines, body; status 0 closes the connection without an answer.
+    static func soapServer(_ reply: @escaping @Sendable (String, String) -> (status: Int, headers: [String], body: String)) throws -> ScriptedHTTPServer {
+        try ScriptedHTTPServer { request in
+            let answer = reply(request.soapMethod, request.text)
+            guard answer.status != 0 else { return nil }
+            return .init(status: answer.status, headers: ["Content-Type: text/xml; charset=utf-8"] + answer.headers, body: answer.body)
         }
     }
 
@@ -139,12 +29,12 @@ final class VSphereSessionTests: XCTestCase {
         (500, [], envelope("<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>\(text)</faultstring><detail><\(type)Fault xmlns=\"urn:vim25\" xsi:type=\"\(type)\"></\(type)Fault></detail></soapenv:Fault>"))
     }
 
-    func session(_ server: FakeServer) throws -> VSphereSession {
-        try VSphereSession(endpoint: HTTPEndpoint(scheme: "http", host: "127.0.0.1", port: server.port, basePath: "/sdk"), verification: .system, timeout: 10)
+    func session(_ server: ScriptedHTTPServer) throws -> VSphereSession {
+        try VSphereSession(endpoint: server.endpoint, verification: .system, timeout: 10)
     }
 
     func testLoginUsesServiceContentMorefsAndTheCookie() throws {
-        let server = try FakeServer { method, body in
+        let server = try Self.soapServer { method, body in
             switch method {
             case "RetrieveServiceContent": return (200, [], Self.serviceContent)
             case "Login":
@@ -162,8 +52,8 @@ final class VSphereSessionTests: XCTestCase {
         XCTAssertEqual(session.userName, "root")
         session.logout()
         let requests = server.requests
-        XCTAssertEqual(requests.map(\.method), ["RetrieveServiceContent", "Login", "Logout"])
-        XCTAssertTrue(requests[1].body.contains(#"<_this type="SessionManager">ha-sessionmgr</_this>"#), "the moref from ServiceContent")
+        XCTAssertEqual(requests.map(\.soapMethod), ["RetrieveServiceContent", "Login", "Logout"])
+        XCTAssertTrue(requests[1].text.contains(#"<_this type="SessionManager">ha-sessionmgr</_this>"#), "the moref from ServiceContent")
         XCTAssertEqual(requests[1].headers["soapaction"], "\"urn:vim25/7.0.3.0\"", "the API version the server reported")
         XCTAssertNil(requests[1].headers["cookie"])
         XCTAssertEqual(requests[2].headers["cookie"], "vmware_soap_session=\"cookie-1\"")
@@ -171,7 +61,7 @@ final class VSphereSessionTests: XCTestCase {
     }
 
     func testFaultsAreOneLine() throws {
-        let server = try FakeServer { method, _ in
+        let server = try Self.soapServer { method, _ in
             switch method {
             case "RetrieveServiceContent": return (200, [], Self.serviceContent)
             case "Login": return Self.fault("InvalidLogin", "Login failure")
@@ -189,7 +79,7 @@ final class VSphereSessionTests: XCTestCase {
     }
 
     func testNonSOAPRepliesNameTheStatus() throws {
-        let server = try FakeServer { method, _ in
+        let server = try Self.soapServer { method, _ in
             method == "RetrieveServiceContent" ? (200, [], Self.serviceContent) : (503, [], "<html>busy</html>")
         }
         defer { server.stop() }
@@ -203,7 +93,7 @@ final class VSphereSessionTests: XCTestCase {
     func testOnlyRepeatableMethodsAreSentAgainAfterAConnectionDiesUnanswered() throws {
         final class Dropped: @unchecked Sendable { var methods: Set<String> = []; let lock = NSLock() }
         let dropped = Dropped()
-        let server = try FakeServer { method, _ in
+        let server = try Self.soapServer { method, _ in
             if method == "RetrieveServiceContent" { return (200, [], Self.serviceContent) }
             dropped.lock.lock()
             defer { dropped.lock.unlock() }
@@ -226,11 +116,11 @@ final class VSphereSessionTests: XCTestCase {
             let message = (error as? DeployError)?.message ?? ""
             XCTAssertTrue(message.contains("not sent again"), message)
         }
-        XCTAssertEqual(server.requests.map(\.method), ["RetrieveServiceContent", "FindByInventoryPath", "FindByInventoryPath", "PowerOnVM_Task"])
+        XCTAssertEqual(server.requests.map(\.soapMethod), ["RetrieveServiceContent", "FindByInventoryPath", "FindByInventoryPath", "PowerOnVM_Task"])
     }
 
     func testRetrievePropertiesFollowsTheToken() throws {
-        let server = try FakeServer { method, body in
+        let server = try Self.soapServer { method, body in
             switch method {
             case "RetrieveServiceContent": return (200, [], Self.serviceContent)
             case "CreateContainerView": return (200, [], Self.envelope(#"<CreateContainerViewResponse xmlns="urn:vim25"><returnval type="ContainerView">session[1]view</returnval></CreateContainerViewResponse>"#))
@@ -249,14 +139,14 @@ final class VSphereSessionTests: XCTestCase {
         XCTAssertEqual(objects.map(\.object.value), ["ha-datacenter", "ds 1@x"])
         XCTAssertEqual(objects[0].reference("parent"), ManagedObjectReference(type: "Folder", value: "ha-folder-root"))
         XCTAssertEqual(objects[1].text("name"), "datastore1")
-        XCTAssertEqual(server.requests.map(\.method), ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "DestroyView"])
-        XCTAssertTrue(server.requests[2].body.contains(#"<obj type="ContainerView">session[1]view</obj>"#))
+        XCTAssertEqual(server.requests.map(\.soapMethod), ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "DestroyView"])
+        XCTAssertTrue(server.requests[2].text.contains(#"<obj type="ContainerView">session[1]view</obj>"#))
     }
 
     func testTasksArePolledUntilTheyEnd() throws {
         final class Counter: @unchecked Sendable { var polls = 0; let lock = NSLock() }
         let counter = Counter()
-        let server = try FakeServer { method, body in
+        let server = try Self.soapServer { method, body in
             switch method {
             case "RetrieveServiceContent": return (200, [], Self.serviceContent)
             case "PowerOnVM_Task": return (200, [], Self.envelope(#"<PowerOnVM_TaskResponse xmlns="urn:vim25"><returnval type="Task">task-1</returnval></PowerOnVM_TaskResponse>"#))
