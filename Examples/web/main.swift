@@ -5,9 +5,10 @@
 // (`Kernel.assetArchive`), and the server sends each file in place with an ETag. Responses carry
 // a Date field from the RTC (`platform.wallClock()`).
 //
-// Addresses come from the kernel command line (`ip=`, one per NIC). Under QEMU's user-mode
-// network: `skiff run qemu web.elf --user-net hostfwd=tcp:127.0.0.1:8080-:80
-//   --append "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"`, then http://127.0.0.1:8080/.
+// Addresses come from the kernel command line (`skiff.net=`, `ip=`, one per NIC), else from DHCP
+// (QEMU's user-mode network has a DHCP server that hands out 10.0.2.15). Under QEMU's user-mode
+// network: `skiff run qemu web.elf --user-net hostfwd=tcp:127.0.0.1:8080-:80`, then, once the
+// `dhcp:` line is out, http://127.0.0.1:8080/.
 import SkiffKernel
 import SkiffPlatform
 import SkiffStack
@@ -19,9 +20,13 @@ let platform = Kernel.platform
 let stack = NetworkStack(platform: platform)
 stack.log = { line in platform.write(console: line + "\n") }
 
-do throws(CommandLineError) {
-    let configuration = try BootConfiguration(commandLine: platform.commandLine)
-    try configuration.apply(to: stack, devices: platform.networkDevices, now: platform.now())
+// `skiff.net=` and `ip=` configure a NIC; one that nothing configures (or `ip=dhcp`) asks DHCP,
+// whose lease is printed as a `dhcp:` line.
+let configuration: BootConfiguration
+let application: NetworkApplication
+do {
+    configuration = try BootConfiguration(commandLine: platform.commandLine)
+    application = try NetworkConfiguration(boot: configuration).apply(to: stack, devices: platform.networkDevices, now: platform.now())
 } catch {
     platform.writeLine("web: \(error)")
     platform.exit(status: 2)
@@ -30,6 +35,9 @@ if platform.networkDevices.isEmpty {
     platform.writeLine("web: no network device found (QEMU: -device virtio-net-pci,netdev=...)")
     platform.exit(status: 1)
 }
+let dhcp = DHCPAutoconfiguration(application: application, boot: configuration, stack: stack, platform: platform)
+dhcp.output = { line in platform.writeLine(line) }
+for client in dhcp.clients { client.log = { line in platform.write(console: line + "\n") } }
 
 // The pages: the files `skiff build` packed from Examples/web/assets/.
 var assets = StaticAssets()
@@ -74,15 +82,18 @@ do {
     platform.exit(status: 1)
 }
 
+for line in application.lines { platform.writeLine(line) }
 for line in ConfigurationReport.lines(stack) { platform.writeLine(line) }
 platform.writeLine("assets: \(assets.count) files, \(assets.totalBytes) bytes")
 platform.writeLine("http: tcp port 80")
 platform.writeLine("echo: udp port 7")
 platform.writeLine("echo: tcp port 7")
+dhcp.start(now: platform.now())
 
 while true {
     let now = platform.now()
     var deadline = stack.poll(now: now)
+    if let wanted = dhcp.step(now: now) { deadline = min(deadline ?? wanted, wanted) }
     if let wanted = server.step(now: now, date: platform.wallClock()) { deadline = min(deadline ?? wanted, wanted) }
     if let wanted = echo.step(now: now) { deadline = min(deadline ?? wanted, wanted) }
     if let wanted = tcpEcho.step(now: now) { deadline = min(deadline ?? wanted, wanted) }

@@ -2,7 +2,7 @@
 # integration-timeout: 480
 # Examples/web as a booted kernel: Skiff's TCP and HTTP server under QEMU, reached two ways:
 #   1. through QEMU's user-mode network (restrict=on) with a host port forwarded on 127.0.0.1,
-#      the way `make demo` runs it: pages, ETag/If-None-Match, JSON, 404, HEAD, keep-alive and
+#      the address leased from QEMU's DHCP server (no ip= given): pages, ETag/If-None-Match, JSON, 404, HEAD, keep-alive and
 #      pipelined requests on one connection; the files of Examples/web/assets/ (packed by
 #      `skiff build`) byte for byte with their types, ETags and 304s; a Date field (the RTC's
 #      time) that is a well-formed IMF-fixdate within two minutes of the host's clock; streamed
@@ -21,10 +21,14 @@ build_example web "$WORKDIR/web.elf"
 # 1. User-mode network with a forwarded port on a free loopback port.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 : >"$SERIAL"
+# No address on the command line: the NIC asks DHCP, and QEMU's own DHCP server (slirp) answers
+# with 10.0.2.15, the address hostfwd forwards to.
 "$SKIFF" run qemu "$WORKDIR/web.elf" --accel tcg --user-net "hostfwd=tcp:127.0.0.1:$port-:80" \
-    --append "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off" --serial "$SERIAL" >"$WORKDIR/skiff.log" 2>&1 &
+    --serial "$SERIAL" >"$WORKDIR/skiff.log" 2>&1 &
 QEMU_PID=$!
 wait_for_console '^http: tcp port 80' "user network"
+wait_for_console '^dhcp: eth0 lease 10\.0\.2\.15/24 from 10\.0\.2\.2 ' "user network (DHCP from QEMU's slirp)"
+log "user network: $(grep -m1 -a '^dhcp: eth0 lease' "$SERIAL" | tr -d '\r')"
 base="http://127.0.0.1:$port"
 page=""
 for _ in $(seq 20); do
@@ -188,4 +192,4 @@ if errors:
     sys.exit(1)
 print("200 keep-alive requests and 100 requests over 50 concurrent connections answered")
 PY
-pass "Examples/web serves its packed assets with ETags and 304s, Date fields, JSON, 404s and streamed bodies through QEMU's user network, and keep-alive, pipelining and 50 concurrent connections over a TAP device"
+pass "Examples/web serves its packed assets with ETags and 304s, Date fields, JSON, 404s and streamed bodies through QEMU's user network (the address leased from its DHCP server), and keep-alive, pipelining and 50 concurrent connections over a TAP device"
