@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "SkiffConfig", dependencies: ["SkiffWire", "SkiffPlatform", "SkiffStack"]),
         .target(name: "SkiffHosted", dependencies: ["SkiffWire", "SkiffPlatform"]),
         // Deploy backends, hosted only (may use Foundation): one file per hypervisor (QEMU today).
-        .target(name: "SkiffDeploy", dependencies: ["SkiffWire", "SkiffTLSC"]),
+        .target(name: "SkiffDeploy", dependencies: ["SkiffWire", "SkiffTLSC", "SkiffImage"]),
         // OpenSSL 3 (libssl-dev) for SkiffDeploy's HTTPS client: the calls Swift cannot make
         // directly (macros), behind one opaque handle.
         .target(

@@ -71,6 +71,43 @@ enum HostFile {
         String(cString: strerror(code))
     }
 
+    /// Where a whole read or write stopped: bytes done, and the errno (0: the file ended first).
+    struct Shortfall: Error {
+        var done: Int
+        var code: Int32
+    }
+
+    /// `count` bytes at `offset` (pread, again after EINTR and short reads).
+    static func readFully(_ fd: Int32, _ count: Int, at offset: UInt64) -> Result<[UInt8], Shortfall> {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            // In bounds: at most count - done bytes at offset done.
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return .failure(Shortfall(done: done, code: n < 0 ? errno : 0)) }
+            done += n
+        }
+        return .success(bytes)
+    }
+
+    /// All of `bytes`, at `offset` (pwrite) or at the file position (nil: write), again after
+    /// EINTR and short writes; nil when all were written.
+    static func writeFully(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64? = nil) -> Shortfall? {
+        var done = 0
+        while done < bytes.count {
+            // In bounds: at most bytes.count - done bytes at offset done.
+            let n = bytes.withUnsafeBytes { buffer in
+                offset.map { pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t($0) + off_t(done)) }
+                    ?? Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return Shortfall(done: done, code: n < 0 ? errno : 0) }
+            done += n
+        }
+        return nil
+    }
+
     /// Checks that `path` exists, is not a directory and is readable. `label` starts the message
     /// (the path, or the flag and the path).
     static func requireRegularFile(_ path: String, label: String, missingHint: String = "") throws(DeployError) {

@@ -108,29 +108,18 @@ public struct OVAArchive: Sendable {
         var done: UInt64 = 0
         while done < member.size {
             let chunk = try Self.read(input, min(1 << 20, member.size - done), at: member.offset + done, path: path)
-            var written = 0
-            while written < chunk.count {
-                // In bounds: at most chunk.count - written bytes at offset written.
-                let n = chunk.withUnsafeBytes { write(output, $0.baseAddress! + written, $0.count - written) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw .failure("\(target): write failed: \(HostFile.errnoText(errno))") }
-                written += n
+            if let shortfall = HostFile.writeFully(output, chunk) {
+                throw .failure("\(target): write failed: \(HostFile.errnoText(shortfall.code))")
             }
             done += UInt64(chunk.count)
         }
     }
 
     static func read(_ descriptor: Int32, _ count: UInt64, at offset: UInt64, path: String) throws(DeployError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(count))
-        var done = 0
-        while done < bytes.count {
-            // In bounds: at most bytes.count - done bytes at offset done.
-            let n = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .failure("\(path): read failed at byte \(offset + UInt64(done))") }
-            done += n
+        switch HostFile.readFully(descriptor, Int(count), at: offset) {
+        case .success(let bytes): return bytes
+        case .failure(let shortfall): throw .failure("\(path): read failed at byte \(offset + UInt64(shortfall.done))")
         }
-        return bytes
     }
 
     /// NUL-terminated text.

@@ -1,4 +1,5 @@
 import Glibc
+import SkiffImage
 
 // ESXi does not run hosted sparse disks (`skiff build --format vmdk` writes monolithicSparse, the
 // Workstation/Fusion format): a VM on vSphere needs a disk in ESXi's own format, a text descriptor
@@ -61,16 +62,11 @@ public enum SparseVMDK {
             guard offset <= fileSize, count <= fileSize - offset else {
                 throw .usage("\(path): a damaged VMDK (the \(what) at byte \(offset) runs past the end of the file)")
             }
-            var bytes = [UInt8](repeating: 0, count: Int(count))
-            var done = 0
-            while done < bytes.count {
-                // In bounds: at most bytes.count - done bytes at offset done.
-                let n = bytes.withUnsafeMutableBytes { pread(input, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw .failure("\(path): read failed: \(n < 0 ? HostFile.errnoText(errno) : "unexpected end")") }
-                done += n
+            switch HostFile.readFully(input, Int(count), at: offset) {
+            case .success(let bytes): return bytes
+            case .failure(let shortfall):
+                throw .failure("\(path): read failed: \(shortfall.code != 0 ? HostFile.errnoText(shortfall.code) : "unexpected end")")
             }
-            return bytes
         }
         func entry(_ bytes: [UInt8], _ index: Int) -> UInt64 {
             let o = index * 4
@@ -102,15 +98,10 @@ public enum SparseVMDK {
                 guard sector > 1 else { continue }
                 let start = grain * grainBytes
                 let length = min(grainBytes, capacityBytes - start)
-                var bytes = try read(length, at: sector * sectorSize, what: "grain \(grain)")
+                let bytes = try read(length, at: sector * sectorSize, what: "grain \(grain)")
                 if bytes.allSatisfy({ $0 == 0 }) { continue }
-                var written = 0
-                while written < bytes.count {
-                    // In bounds: at most bytes.count - written bytes at offset written.
-                    let n = bytes.withUnsafeMutableBytes { pwrite(output, $0.baseAddress! + written, $0.count - written, off_t(start) + off_t(written)) }
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { throw .failure("\(flatPath): write failed: \(HostFile.errnoText(errno))") }
-                    written += n
+                if let shortfall = HostFile.writeFully(output, bytes, at: start) {
+                    throw .failure("\(flatPath): write failed: \(HostFile.errnoText(shortfall.code))")
                 }
             }
         }
@@ -119,8 +110,7 @@ public enum SparseVMDK {
 
     /// The descriptor ESXi writes for a flat disk: createType "vmfs" and one VMFS extent.
     public static func flatDescriptor(capacitySectors: UInt64, flatFileName: String, hardwareVersion: Int) -> String {
-        // ddb.geometry as VMware computes it for SCSI disks: 255 heads, 63 sectors per track.
-        let cylinders = min(max(capacitySectors / (255 * 63), 1), 65535)
+        let geometry = VMDKImage.geometry(capacitySectors: capacitySectors, adapter: .lsilogic)
         return """
             # Disk DescriptorFile
             version=1
@@ -136,9 +126,9 @@ public enum SparseVMDK {
             #DDB
 
             ddb.adapterType = "lsilogic"
-            ddb.geometry.cylinders = "\(cylinders)"
-            ddb.geometry.heads = "255"
-            ddb.geometry.sectors = "63"
+            ddb.geometry.cylinders = "\(geometry.cylinders)"
+            ddb.geometry.heads = "\(geometry.heads)"
+            ddb.geometry.sectors = "\(geometry.sectors)"
             ddb.virtualHWVersion = "\(hardwareVersion)"
 
             """
