@@ -47,7 +47,7 @@ final class VSphereRollbackTests: XCTestCase {
     // MARK: - NFC upload and lease progress (review findings 1 and 10)
 
     func testLeaseProgressGoesOnTheSessionsConnectionWhileTheNFCBodyArrivesWhole() throws {
-        let server = try Self.server(Self.soapReply)
+        let server = try Self.server { Self.soapReply($0) }
         defer { server.stop() }
         let session = try session(server)
         var bytes = [UInt8](repeating: 0, count: 24 << 20)
@@ -82,7 +82,7 @@ final class VSphereRollbackTests: XCTestCase {
     }
 
     func testLeaseProgressIsReportedOnATimer() throws {
-        let server = try Self.server(Self.soapReply)
+        let server = try Self.server { Self.soapReply($0) }
         defer { server.stop() }
         let session = try session(server)
         final class Clock: @unchecked Sendable { var now = 100.0 }
@@ -163,7 +163,7 @@ final class VSphereRollbackTests: XCTestCase {
     }
 
     func testAProgressCallbackThatThrowsStopsTheUpload() throws {
-        let server = try Self.server(Self.soapReply)
+        let server = try Self.server { Self.soapReply($0) }
         defer { server.stop() }
         let path = temporaryFile([UInt8](repeating: 7, count: 32 << 20))
         let client = HTTPClient(endpoint: try HTTPEndpoint(url: "http://127.0.0.1:\(server.port)"), timeout: 5)
@@ -186,7 +186,7 @@ final class VSphereRollbackTests: XCTestCase {
     }
 
     func testAClientReenteredFromItsProgressCallbackRefuses() throws {
-        let server = try Self.server(Self.soapReply)
+        let server = try Self.server { Self.soapReply($0) }
         defer { server.stop() }
         let path = temporaryFile([UInt8](repeating: 1, count: 1 << 20))
         let client = HTTPClient(endpoint: try HTTPEndpoint(url: "http://127.0.0.1:\(server.port)"), timeout: 5)

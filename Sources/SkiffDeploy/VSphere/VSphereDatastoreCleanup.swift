@@ -32,28 +32,12 @@ extension VSphereSession {
             throw .failure("vSphere: the datastore \(folder.datastore) has no browser to list \(folder.datastorePath)")
         }
         let task = try startTask("SearchDatastore_Task", Self.searchDatastoreBody(browser: browser, folder: folder))
-        let start = ChildProcess.monotonicSeconds()
-        var pause = 0.1
-        while true {
-            guard let info = try properties(of: task, ["info.state", "info.error", "info.result"]) else {
-                throw .failure("vSphere: SearchDatastore_Task: the task \(task.value) disappeared")
-            }
-            switch info.text("info.state") {
-            case "success":
-                return Self.searchResultNames(info.properties["info.result"])
-            case "error":
-                let fault = info.properties["info.error"].map(VSphereFault.methodFault) ?? VSphereFault(name: "TaskError", message: "")
-                if fault.name == "FileNotFound" { return nil }
-                throw .failure("vSphere: listing \(folder.datastorePath): \(fault)")
-            default:
-                break
-            }
-            guard ChildProcess.monotonicSeconds() - start < 120 else {
-                throw .failure("vSphere: listing \(folder.datastorePath): the task \(task.value) did not finish in 120 s")
-            }
-            var interval = timespec(tv_sec: 0, tv_nsec: Int(pause * 1e9))
-            nanosleep(&interval, nil)
-            pause = min(pause * 2, 0.8)
+        switch try outcome(of: task, "listing \(folder.datastorePath)", timeout: 120) {
+        case .success(let result):
+            return Self.searchResultNames(result)
+        case .failure(let fault):
+            if fault.name == "FileNotFound" { return nil }
+            throw .failure("vSphere: listing \(folder.datastorePath): \(fault)")
         }
     }
 

@@ -361,6 +361,16 @@ public final class VSphereSession {
     /// fault: `vSphere: CreateVM_Task: DuplicateName: ...`.
     @discardableResult
     public func wait(for task: ManagedObjectReference, _ what: String, timeout: Double = 600) throws(DeployError) -> XML.Element? {
+        switch try outcome(of: task, what, timeout: timeout) {
+        case .success(let result): return result
+        case .failure(let fault): throw .failure("vSphere: \(what): \(fault)")
+        }
+    }
+
+    /// Polls the task's `info.state` (every 0.1 s, doubling to 2 s) until success (`info.result`)
+    /// or error (`info.error`'s fault, for a caller that expects some faults); a task that is gone
+    /// or still running after `timeout` seconds is thrown.
+    public func outcome(of task: ManagedObjectReference, _ what: String, timeout: Double) throws(DeployError) -> Result<XML.Element?, VSphereFault> {
         let start = ChildProcess.monotonicSeconds()
         var pause = 0.1
         while true {
@@ -369,10 +379,9 @@ public final class VSphereSession {
             }
             switch info.text("info.state") {
             case "success":
-                return info.properties["info.result"]
+                return .success(info.properties["info.result"])
             case "error":
-                let fault = info.properties["info.error"].map(VSphereFault.methodFault) ?? VSphereFault(name: "TaskError", message: "")
-                throw .failure("vSphere: \(what): \(fault)")
+                return .failure(info.properties["info.error"].map(VSphereFault.methodFault) ?? VSphereFault(name: "TaskError", message: ""))
             default:
                 break
             }
